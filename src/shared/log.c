@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "shared/log.h"
+
+static const char *program = "kdc";
+static int max_level = LOG_LEVEL_NOTICE;
+
+void log_set_program(const char *name)
+{
+	const char *slash = strrchr(name, '/');
+	program = slash ? slash + 1 : name;
+}
+
+const char *log_program(void)
+{
+	return program;
+}
+
+void log_set_level(int level)
+{
+	max_level = level;
+}
+
+int log_get_level(void)
+{
+	return max_level;
+}
+
+int log_full_errno(int level, int error, const char *prefix, const char *fmt, ...)
+{
+	int saved = errno;
+	va_list ap;
+
+	if (error > 0)
+		error = -error;
+
+	if (level <= max_level) {
+		char buf[2048];
+
+		/* "%m" in fmt refers to the error we were handed, not to
+		 * whatever errno happens to hold now. */
+		errno = error < 0 ? -error : saved;
+		va_start(ap, fmt);
+		(void) vsnprintf(buf, sizeof(buf), fmt, ap);
+		va_end(ap);
+		(void) fprintf(stderr, "%s: %s%s\n", program, prefix ? prefix : "", buf);
+	}
+
+	errno = saved;
+	return error < 0 ? error : -EINVAL;
+}
+
+int log_oom(void)
+{
+	(void) log_error("out of memory");
+	return -ENOMEM;
+}

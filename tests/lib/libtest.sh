@@ -1,0 +1,188 @@
+# SPDX-License-Identifier: MIT
+# Shared helpers for kdc's TAP integration tests.
+#
+#   . "$top_srcdir/tests/lib/libtest.sh"
+#   ok "description" command...        # passes when the command exits 0
+#   is "$got" "$want" "description"
+#   like "$got" "regex" "description"  # grep -E
+#   skip "reason" [n]                  # n skipped cases
+#   skip_all "reason"                  # whole script; FAIL when KDC_TEST_NO_SKIP=1
+#   as_nobody command...               # runs as uid/gid 65534, no groups
+#   add_cleanup 'shell code'           # run on exit, last added first
+#   done_testing                       # prints the plan; exit status
+#
+# TESTDIR is a fresh temporary directory (world-traversable so the
+# unprivileged cases can use it), removed on exit with everything else
+# registered with add_cleanup.
+
+set -u
+
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_builddir:=$top_srcdir}"
+export top_srcdir top_builddir
+: "${KDC_CONFIG_PATH:=$top_srcdir}"
+export KDC_CONFIG_PATH
+
+KDC_RUN="$top_builddir/kdc-run"
+KDC_LEDGER="$top_builddir/kdc-ledger"
+KDC_SUPERVISOR="$top_builddir/kdc-supervisor"
+export KDC_RUN KDC_LEDGER KDC_SUPERVISOR
+
+_tap_n=0
+_tap_failed=0
+_cleanups=""
+
+TESTDIR=$(mktemp -d "${TMPDIR:-/tmp}/kdc-test.XXXXXX") || exit 99
+chmod 0755 "$TESTDIR"
+export TESTDIR
+# Never let the tests touch the caller's real ledger or config.
+export XDG_STATE_HOME="$TESTDIR/state" XDG_CONFIG_HOME="$TESTDIR/config" XDG_CACHE_HOME="$TESTDIR/cache"
+
+add_cleanup() {
+	_cleanups="$1
+$_cleanups"
+}
+
+_run_cleanups() {
+	local rc=$?
+	set +e
+	if [ -n "$_cleanups" ]; then
+		eval "$_cleanups" >/dev/null 2>&1
+	fi
+	rm -rf "$TESTDIR"
+	exit $rc
+}
+trap _run_cleanups EXIT
+trap 'exit 130' INT TERM
+
+diag() {
+	printf '%s\n' "$@" | sed 's/^/# /'
+}
+
+_result() {
+	_tap_n=$((_tap_n + 1))
+	if [ "$1" -eq 0 ]; then
+		printf 'ok %d - %s\n' "$_tap_n" "$2"
+	else
+		_tap_failed=$((_tap_failed + 1))
+		printf 'not ok %d - %s\n' "$_tap_n" "$2"
+	fi
+}
+
+ok() {
+	local desc=$1
+	shift
+	if "$@" >"$TESTDIR/.ok.out" 2>&1; then
+		_result 0 "$desc"
+	else
+		local rc=$?
+		_result 1 "$desc"
+		diag "command: $*" "exit status: $rc"
+		sed 's/^/#   /' "$TESTDIR/.ok.out" | head -n 30
+	fi
+}
+
+# Passes when the command fails.
+fails() {
+	local desc=$1
+	shift
+	if "$@" >"$TESTDIR/.ok.out" 2>&1; then
+		_result 1 "$desc"
+		diag "command unexpectedly succeeded: $*"
+		sed 's/^/#   /' "$TESTDIR/.ok.out" | head -n 30
+	else
+		_result 0 "$desc"
+	fi
+}
+
+is() {
+	if [ "$1" = "$2" ]; then
+		_result 0 "$3"
+	else
+		_result 1 "$3"
+		diag "got:  '$1'" "want: '$2'"
+	fi
+}
+
+like() {
+	if printf '%s\n' "$1" | grep -Eq -- "$2"; then
+		_result 0 "$3"
+	else
+		_result 1 "$3"
+		diag "got:  '$1'" "want: /$2/"
+	fi
+}
+
+unlike() {
+	if printf '%s\n' "$1" | grep -Eq -- "$2"; then
+		_result 1 "$3"
+		diag "got:  '$1'" "must not match: /$2/"
+	else
+		_result 0 "$3"
+	fi
+}
+
+# Skipping is loud: under KDC_TEST_NO_SKIP=1 (CI) a skip is a failure.
+skip() {
+	local reason=$1 n=${2:-1} i
+	for i in $(seq "$n"); do
+		if [ "${KDC_TEST_NO_SKIP:-0}" = 1 ]; then
+			_result 1 "SKIP not allowed (KDC_TEST_NO_SKIP=1): $reason"
+		else
+			_tap_n=$((_tap_n + 1))
+			printf 'ok %d # SKIP %s\n' "$_tap_n" "$reason"
+		fi
+	done
+}
+
+skip_all() {
+	if [ "${KDC_TEST_NO_SKIP:-0}" = 1 ]; then
+		echo "1..1"
+		echo "not ok 1 - SKIP not allowed (KDC_TEST_NO_SKIP=1): $1"
+		exit 1
+	fi
+	echo "1..0 # SKIP $1"
+	exit 0
+}
+
+bail_out() {
+	echo "Bail out! $*"
+	exit 99
+}
+
+done_testing() {
+	echo "1..$_tap_n"
+	[ "$_tap_failed" -eq 0 ]
+	exit $?
+}
+
+require_root() {
+	[ "$(id -u)" -eq 0 ] || skip_all "needs root (to create the test's own namespaces and users)"
+}
+
+require_cmd() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 || skip_all "needs '$c' (install it: see .ci/install-deps)"
+	done
+}
+
+# Runs a command as the unprivileged user 65534 with no supplementary groups
+# and a scrubbed HOME, as TESTING.md asks for every sandbox case.
+as_nobody() {
+	setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+		env HOME="$TESTDIR/nobody-home" "$@"
+}
+
+# Runs "$@" for each of root and nobody, with WHO set to 'root' or 'nobody'
+# and AS set to the prefix that runs a command as that user.
+for_each_user() {
+	local fn=$1
+	shift
+	mkdir -p "$TESTDIR/nobody-home" "$XDG_STATE_HOME" "$XDG_CONFIG_HOME" "$XDG_CACHE_HOME"
+	chown 65534:65534 "$TESTDIR/nobody-home"
+	WHO=root AS="" "$fn" "$@"
+	if [ "$(id -u)" -eq 0 ]; then
+		WHO=nobody AS=as_nobody "$fn" "$@"
+	fi
+}
