@@ -169,8 +169,10 @@ require_cmd() {
 
 # Runs a command as the unprivileged user 65534 with no supplementary groups
 # and a scrubbed HOME, as TESTING.md asks for every sandbox case.
+# With KDC_EXEC=exec, the command replaces the (sub)shell, so that "$!" of a
+# background job is the command's own pid.
 as_nobody() {
-	setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+	${KDC_EXEC:-} setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
 		env HOME="$TESTDIR/nobody-home" "$@"
 }
 
@@ -185,4 +187,47 @@ for_each_user() {
 	if [ "$(id -u)" -eq 0 ]; then
 		WHO=nobody AS=as_nobody "$fn" "$@"
 	fi
+}
+
+# ---- running things in the box ---------------------------------------------
+PROBE_DIR="$top_builddir/tests/hostile"
+
+# A workdir owned by the current WHO (root or nobody).
+make_workdir() {
+	local d="$TESTDIR/work-${WHO:-root}"
+	mkdir -p "$d"
+	[ "${WHO:-root}" = nobody ] && chown 65534:65534 "$d"
+	printf '%s\n' "$d"
+}
+
+# kdc_box [kdc-run options...] -- command...: runs kdc-run as $WHO with the
+# default profile, the probes read-only at /probe and a per-user workdir.
+kdc_box() {
+	local work
+	work=$(make_workdir)
+	if [ "${WHO:-root}" = nobody ]; then
+		as_nobody "$KDC_RUN" --profile default --quiet --workdir "$work" --ro-bind "$PROBE_DIR:/probe" "$@"
+	else
+		${KDC_EXEC:-} "$KDC_RUN" --profile default --quiet --workdir "$work" --ro-bind "$PROBE_DIR:/probe" "$@"
+	fi
+}
+
+# probe_in ARGS...: runs box-probe inside the box, prints what it printed.
+probe_in() {
+	kdc_box -- /probe/box-probe "$@" 2>&1
+}
+
+# probe_out ARGS...: the positive control: the same probe outside the box.
+probe_out() {
+	${AS:-} "$PROBE_DIR/box-probe" "$@" 2>&1
+}
+
+# wait_for CMD...: retries up to 5 s (listeners starting in the background).
+wait_for() {
+	local i
+	for i in $(seq 50); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
 }

@@ -1,0 +1,375 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/close_range.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/box.h"
+#include "core/caps.h"
+#include "core/mounts.h"
+#include "core/net.h"
+#include "shared/fileio.h"
+#include "shared/macro.h"
+#include "shared/strv.h"
+
+extern char **environ;
+
+/* Signals pid 1 passes on to the agent. */
+static const int forwarded_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT };
+
+static bool env_name_eq(const char *entry, const char *name)
+{
+	size_t n = strlen(name);
+	return strncmp(entry, name, n) == 0 && entry[n] == '=';
+}
+
+int box_build_env(const Plan *p, char *const *from, char ***ret)
+{
+	_cleanup_strv_free_ char **env = calloc(1, sizeof(char *));
+	bool have_path = false;
+
+	if (!env)
+		return -ENOMEM;
+	STRV_FOREACH(k, p->env_keep)
+		STRV_FOREACH(e, from)
+			if (env_name_eq(*e, *k)) {
+				if (strv_extend(&env, *e) < 0)
+					return -ENOMEM;
+				break;
+			}
+	STRV_FOREACH(s, p->env_set) {
+		size_t n = strcspn(*s, "=");
+		/* a later set of the same name replaces an earlier one or a kept one */
+		for (char **e = env; *e;) {
+			if (strncmp(*e, *s, n + 1) == 0) {
+				free(*e);
+				memmove(e, e + 1, (strv_length(e + 1) + 1) * sizeof(char *));
+			} else
+				e++;
+		}
+		if (strv_extend(&env, *s) < 0)
+			return -ENOMEM;
+	}
+	STRV_FOREACH(e, env)
+		if (env_name_eq(*e, "PATH"))
+			have_path = true;
+	if (!have_path && strv_extend(&env, "PATH=/usr/local/bin:/usr/bin:/bin") < 0)
+		return -ENOMEM;
+	*ret = TAKE_PTR(env);
+	return 0;
+}
+
+/* ---- child side ---------------------------------------------------------- */
+
+static void send_msg(int fd, int kind, int error, int status, int pid, const char *msg)
+{
+	BoxMsg m = { .kind = kind, .error = error, .status = status, .pid = pid };
+	if (msg)
+		snprintf(m.msg, sizeof(m.msg), "%s", msg);
+	(void) send(fd, &m, sizeof(m), MSG_NOSIGNAL);
+}
+
+static _noreturn_ void child_fail(int fd, const BoxError *e)
+{
+	send_msg(fd, BOX_MSG_ERROR, e->error, 0, 0, e->msg);
+	_exit(125);
+}
+
+static _noreturn_ _printf_(3, 4) void child_failf(int fd, int r, const char *fmt, ...)
+{
+	BoxError e = { .error = r };
+	va_list ap;
+	size_t n;
+
+	va_start(ap, fmt);
+	(void) vsnprintf(e.msg, sizeof(e.msg), fmt, ap);
+	va_end(ap);
+	n = strnlen(e.msg, sizeof(e.msg));
+	if (r < 0 && n < sizeof(e.msg))
+		(void) snprintf(e.msg + n, sizeof(e.msg) - n, ": %s", strerror(-r));
+	child_fail(fd, &e);
+}
+
+static int close_all_fds_but(int keep)
+{
+	/* Everything but stdio and our report socket: no inherited fd (and so
+	 * no host directory, terminal or socket) reaches the agent. */
+	if (keep > 3 && syscall(SYS_close_range, 3, keep - 1, 0) < 0)
+		return negative_errno();
+	if (syscall(SYS_close_range, keep + 1, ~0U, 0) < 0)
+		return negative_errno();
+	return 0;
+}
+
+static _noreturn_ void exec_agent(const BoxConfig *c, const sigset_t *orig_mask, int exec_fd)
+{
+	char *const *argv = c->plan->argv;
+	int e;
+
+	/* The agent starts with default dispositions and the caller's mask. */
+	for (int s = 1; s < NSIG; s++)
+		if (s != SIGKILL && s != SIGSTOP)
+			(void) signal(s, SIG_DFL);
+	(void) sigprocmask(SIG_SETMASK, orig_mask, NULL);
+
+	environ = c->envp; /* execvp searches the box's PATH, not ours */
+	execvp(argv[0], argv);
+	e = errno;
+	(void) loop_write(exec_fd, &e, sizeof(e));
+	_exit(e == ENOENT ? 127 : 126);
+}
+
+/* pid 1 of the box: start the agent, reap everything, forward signals, and
+ * leave with the agent's status. When we exit, the kernel kills every other
+ * process in the pid namespace: nothing the agent started survives it. */
+static _noreturn_ void run_pid1(const BoxConfig *c, int msg_fd)
+{
+	_cleanup_close_pair_ int exec_pipe[2] = { -EBADF, -EBADF };
+	_cleanup_close_ int sfd = -EBADF;
+	sigset_t mask;
+	pid_t agent;
+	int e = 0;
+	ssize_t n;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	for (size_t i = 0; i < ARRAY_SIZE(forwarded_signals); i++)
+		sigaddset(&mask, forwarded_signals[i]);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0 || (sfd = signalfd(-1, &mask, SFD_CLOEXEC)) < 0 ||
+	    pipe2(exec_pipe, O_CLOEXEC) < 0) {
+		child_failf(msg_fd, negative_errno(), "cannot set up pid 1");
+	}
+
+	agent = fork();
+	if (agent < 0) {
+		child_failf(msg_fd, negative_errno(), "cannot fork the agent");
+	}
+	if (agent == 0)
+		exec_agent(c, &c->agent_mask, exec_pipe[1]);
+
+	exec_pipe[1] = safe_close(exec_pipe[1]);
+	n = loop_read(exec_pipe[0], &e, sizeof(e));
+	if (n == sizeof(e)) {
+		char m[400];
+		snprintf(m, sizeof(m), "cannot execute '%s': %s", c->plan->argv[0], strerror(e));
+		send_msg(msg_fd, BOX_MSG_EXEC_FAILED, -e, 0, agent, m);
+	} else
+		send_msg(msg_fd, BOX_MSG_STARTED, 0, 0, agent, NULL);
+
+	for (;;) {
+		struct signalfd_siginfo si;
+		int status;
+		pid_t p;
+
+		n = read(sfd, &si, sizeof(si));
+		if (n != sizeof(si)) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			_exit(125);
+		}
+		if (si.ssi_signo != SIGCHLD) {
+			(void) kill(agent, (int) si.ssi_signo);
+			continue;
+		}
+		while ((p = waitpid(-1, &status, WNOHANG | __WALL)) > 0) {
+			if (p != agent)
+				continue; /* an orphan we adopted: reaped, nothing else */
+			send_msg(msg_fd, BOX_MSG_STATUS, 0, status, agent, NULL);
+			if (WIFEXITED(status))
+				_exit(WEXITSTATUS(status));
+			_exit(128 + WTERMSIG(status));
+		}
+	}
+}
+
+static _noreturn_ void box_child(const BoxConfig *c, int msg_fd, int go_fd)
+{
+	const Plan *p = c->plan;
+	BoxError err = { 0 };
+	char go;
+	int r;
+
+	/* If kdc-run dies, so does the box (pid 1 dying takes the rest). */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		child_failf(msg_fd, negative_errno(), "cannot set the parent-death signal");
+
+	/* Wait until the parent has written our uid/gid maps. EOF means it
+	 * died before it could. */
+	if (read(go_fd, &go, 1) != 1)
+		_exit(125);
+	safe_close(go_fd);
+
+	/* 1. Filesystem: needs CAP_SYS_ADMIN in our user namespace, and
+	 *    everything below runs with the box as its root. */
+	r = mounts_build_box(p, &err);
+	if (r < 0)
+		child_fail(msg_fd, &err);
+
+	/* 2. Loopback in our own network namespace (CAP_NET_ADMIN there). */
+	if (c->new_netns) {
+		r = net_loopback_up();
+		if (r < 0)
+			child_failf(msg_fd, r, "cannot bring up the loopback interface");
+	}
+
+	/* 3. Hostname of our own UTS namespace (CAP_SYS_ADMIN there). */
+	{
+		const char *h = p->hostname ? p->hostname : "kdc";
+		if (sethostname(h, strlen(h)) < 0)
+			child_failf(msg_fd, negative_errno(), "cannot set hostname '%s'", h);
+	}
+
+	/* 4. Resource limits: no core files (they could carry what the agent
+	 *    read), and the open-file limit. Only lowering is possible here. */
+	{
+		struct rlimit rl = { 0, 0 };
+		(void) setrlimit(RLIMIT_CORE, &rl);
+		if (p->nofile != LIMIT_UNSET && getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+			rlim_t v = p->nofile < rl.rlim_max ? p->nofile : rl.rlim_max;
+			rl.rlim_cur = rl.rlim_max = v;
+			if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+				child_failf(msg_fd, negative_errno(), "cannot set the open-file limit");
+		}
+	}
+
+	/* 5. Only stdio and the report socket stay open. */
+	r = close_all_fds_but(msg_fd);
+	if (r < 0)
+		child_failf(msg_fd, r, "cannot close inherited file descriptors");
+
+	/* 6. Landlock, while we can still open the paths it names. */
+	if (c->landlock_apply) {
+		r = c->landlock_apply(c->landlock_data);
+		if (r < 0)
+			child_failf(msg_fd, r, "cannot apply the Landlock ruleset");
+	}
+
+	/* 7. A session of our own: the caller's terminal is no longer our
+	 *    controlling terminal (CVE-2017-5226), unless the profile asks. */
+	if (!p->terminal && setsid() < 0)
+		child_failf(msg_fd, negative_errno(), "cannot start a new session");
+
+	/* 8. No capabilities, for us and for anything we execute. */
+	r = caps_drop_all();
+	if (r < 0)
+		child_failf(msg_fd, r, "cannot drop capabilities");
+
+	/* 9. No privilege gain through execve (setuid, file capabilities).
+	 *    pid 1 is not dumpable: the agent cannot open /proc/1/exe, mem or
+	 *    fds (CVE-2019-5736 class); the agent's own execve resets it for
+	 *    itself only. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		child_failf(msg_fd, negative_errno(), "cannot make pid 1 non-dumpable");
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		child_failf(msg_fd, negative_errno(), "cannot set no_new_privs");
+
+	/* 10. Seccomp last: everything above needed syscalls it forbids. */
+	if (c->seccomp_install) {
+		r = c->seccomp_install(c->seccomp_data);
+		if (r < 0)
+			child_failf(msg_fd, r, "cannot install the seccomp filter");
+	}
+
+	run_pid1(c, msg_fd);
+}
+
+/* ---- parent side --------------------------------------------------------- */
+
+static int write_id_maps(pid_t pid, uid_t uid, gid_t gid)
+{
+	char path[64], line[64];
+	int r;
+
+	/* The caller's uid and gid map to themselves, as bwrap does; nothing
+	 * else is mapped. setgroups must be denied before an unprivileged
+	 * caller may write gid_map. */
+	snprintf(path, sizeof(path), "/proc/%d/setgroups", (int) pid);
+	r = write_string_file(path, "deny");
+	if (r < 0 && r != -ENOENT)
+		return r;
+	snprintf(path, sizeof(path), "/proc/%d/uid_map", (int) pid);
+	snprintf(line, sizeof(line), "%u %u 1\n", (unsigned) uid, (unsigned) uid);
+	r = write_string_file(path, line);
+	if (r < 0)
+		return r;
+	snprintf(path, sizeof(path), "/proc/%d/gid_map", (int) pid);
+	snprintf(line, sizeof(line), "%u %u 1\n", (unsigned) gid, (unsigned) gid);
+	return write_string_file(path, line);
+}
+
+int box_spawn(const BoxConfig *c, BoxProcess *ret, BoxError *err)
+{
+	_cleanup_close_pair_ int msg[2] = { -EBADF, -EBADF };
+	_cleanup_close_pair_ int go[2] = { -EBADF, -EBADF };
+	int pidfd = -EBADF;
+	struct clone_args args = {
+		.flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP |
+			 CLONE_PIDFD,
+		.pidfd = (uint64_t)(uintptr_t) &pidfd,
+		.exit_signal = SIGCHLD,
+	};
+	pid_t pid;
+	int r;
+
+	if (c->new_netns)
+		args.flags |= CLONE_NEWNET;
+	if (c->cgroup_fd >= 0) {
+		/* Into the session cgroup at birth, never after: there is no
+		 * moment when the box runs outside its limits. */
+		args.flags |= CLONE_INTO_CGROUP;
+		args.cgroup = (uint64_t) c->cgroup_fd;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, msg) < 0 || pipe2(go, O_CLOEXEC) < 0)
+		return box_error_set(err, negative_errno(), "cannot create the sync channel");
+
+	pid = (pid_t) syscall(SYS_clone3, &args, sizeof(args));
+	if (pid < 0)
+		return box_error_set(err, negative_errno(), "cannot create the box's namespaces (clone3)");
+	if (pid == 0) {
+		msg[0] = safe_close(msg[0]);
+		go[1] = safe_close(go[1]);
+		box_child(c, msg[1], go[0]);
+	}
+
+	msg[1] = safe_close(msg[1]);
+	go[0] = safe_close(go[0]);
+	r = write_id_maps(pid, c->uid, c->gid);
+	if (r < 0) {
+		(void) syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+		(void) waitpid(pid, NULL, 0);
+		close(pidfd);
+		return box_error_set(err, r, "cannot write the box's uid/gid maps");
+	}
+	if (write(go[1], "g", 1) != 1) {
+		r = negative_errno();
+		(void) syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+		(void) waitpid(pid, NULL, 0);
+		close(pidfd);
+		return box_error_set(err, r, "cannot start the box");
+	}
+	ret->pid = pid;
+	ret->pidfd = pidfd;
+	ret->msg_fd = TAKE_FD(msg[0]);
+	return 0;
+}
+
+void box_process_done(BoxProcess *b)
+{
+	b->pidfd = safe_close(b->pidfd);
+	b->msg_fd = safe_close(b->msg_fd);
+}

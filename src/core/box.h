@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* The box: spawning it (parent side) and entering it (child side).
+ *
+ * box_spawn() clones the child into new namespaces (and, when given, into the
+ * session cgroup at birth), writes its uid/gid maps, and lets it go. The child
+ * applies the plan in a fixed order (box.c says why each step is where it is)
+ * and becomes pid 1 of the box: it forks and execs the agent, reaps every
+ * zombie, forwards signals, and reports the agent's wait status to the
+ * parent before it exits. The parent learns everything the child has to say
+ * through one SOCK_SEQPACKET socket: BoxMsg records. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <signal.h>
+#include <sys/types.h>
+
+#include "core/box-error.h"
+#include "core/plan.h"
+
+typedef enum BoxMsgKind {
+	BOX_MSG_ERROR = 1,       /* setup failed: error + msg; the child exits 125 */
+	BOX_MSG_EXEC_FAILED = 2, /* the agent could not be executed: error + msg */
+	BOX_MSG_STARTED = 3,     /* the agent is running as pid (in the box) */
+	BOX_MSG_STATUS = 4,      /* the agent ended: status is its wait status */
+} BoxMsgKind;
+
+typedef struct BoxMsg {
+	int32_t kind;
+	int32_t error;
+	int32_t status;
+	int32_t pid;
+	char msg[480];
+} BoxMsg;
+
+typedef struct BoxConfig {
+	const Plan *plan;
+	char **envp;                 /* the agent's whole environment */
+	bool new_netns;              /* false in 'filtered' mode */
+	/* Hooks run in the child at their fixed place in the order; NULL = none.
+	 * Each returns >= 0 or -errno. landlock: after the fds are closed;
+	 * seccomp: last, after no_new_privs. */
+	int (*landlock_apply)(const void *data);
+	const void *landlock_data;
+	int (*seccomp_install)(const void *data);
+	const void *seccomp_data;
+	int cgroup_fd;               /* -EBADF: no session cgroup */
+	sigset_t agent_mask;         /* the signal mask the agent starts with */
+	uid_t uid;                   /* the caller's ids, mapped to themselves */
+	gid_t gid;
+} BoxConfig;
+
+typedef struct BoxProcess {
+	pid_t pid;   /* pid 1 of the box, in our namespace */
+	int pidfd;
+	int msg_fd;  /* read BoxMsg records; EOF when the box is gone */
+} BoxProcess;
+
+/* Builds the agent's environment from the plan: only names listed in
+ * env_keep are taken from `from`; env_set entries are added; PATH gets a
+ * default when the plan sets none. */
+int box_build_env(const Plan *p, char *const *from, char ***ret);
+
+int box_spawn(const BoxConfig *c, BoxProcess *ret, BoxError *err);
+void box_process_done(BoxProcess *b);

@@ -1,0 +1,465 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <jansson.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/box.h"
+#include "core/profile.h"
+#include "run/session.h"
+#include "shared/fileio.h"
+#include "shared/log.h"
+#include "shared/macro.h"
+#include "shared/strv.h"
+#include "shared/units.h"
+
+extern char **environ;
+
+enum {
+	EXIT_BUDGET = 122,
+	EXIT_DENIED = 123,
+	EXIT_TIMEOUT = 124,
+	EXIT_ERROR = 125,
+	EXIT_CANNOT_EXEC = 126,
+	EXIT_NOT_FOUND = 127,
+	EXIT_MEMORY = 137,
+	EXIT_SECCOMP = 159,
+};
+
+/* Signals kdc-run passes on to the box (pid 1 passes them to the agent). */
+static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
+
+typedef struct Session {
+	const Plan *plan;
+	char id[33];
+	uint64_t start_usec;
+
+	BoxProcess box;
+	bool box_started;
+
+	/* What we learned while watching. */
+	bool timed_out;
+	bool have_agent_status;
+	int agent_status; /* wait status of the agent */
+	int pid1_status;  /* wait status of pid 1 */
+	struct rusage rusage;
+	bool setup_failed;
+	bool exec_failed;
+	int error;
+	char message[512];
+	uint64_t end_usec;
+
+	/* The verdict. */
+	const char *reason;
+	int exit_status;
+	int signal;
+} Session;
+
+static uint64_t now_usec(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
+
+static int session_new_id(char ret[33])
+{
+	uint8_t b[16];
+	if (getrandom(b, sizeof(b), 0) != sizeof(b))
+		return negative_errno();
+	for (size_t i = 0; i < sizeof(b); i++)
+		snprintf(ret + 2 * i, 3, "%02x", b[i]);
+	return 0;
+}
+
+static const char *signal_name(int sig)
+{
+	const char *n = sigabbrev_np(sig);
+	static char buf[16];
+	if (!n) {
+		snprintf(buf, sizeof(buf), "%d", sig);
+		return buf;
+	}
+	snprintf(buf, sizeof(buf), "SIG%s", n);
+	return buf;
+}
+
+/* Step 1 (end): every control the plan asks for must be applicable, or
+ * listed under degrade. Controls whose enforcement this build lacks refuse
+ * the run: never a silent gap. */
+static int check_controls(const Plan *p)
+{
+	static const struct {
+		unsigned bit;
+		const char *name;
+		size_t offset;
+	} limits[] = {
+		{ DEGRADE_MEMORY, "memory", offsetof(Plan, memory) },
+		{ DEGRADE_CPU, "cpu", offsetof(Plan, cpu) },
+		{ DEGRADE_PIDS, "pids", offsetof(Plan, pids) },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(limits); i++) {
+		uint64_t v = *(const uint64_t *) ((const char *) p + limits[i].offset);
+		if (v == LIMIT_UNSET)
+			continue;
+		if (p->degrade & limits[i].bit) {
+			log_warning("%s limit not enforced: this build has no session cgroup support "
+				    "(degraded by the profile)", limits[i].name);
+			continue;
+		}
+		return log_error("cannot enforce the %s limit: this build has no session cgroup support; "
+				 "remove the limit or add 'degrade = %s' to the profile's [sandbox] section",
+				 limits[i].name, limits[i].name);
+	}
+	if (p->net == NET_PROXY)
+		return log_error("network mode 'proxy' needs kdc-supervisor's proxy, which this build does not "
+				 "have; use '--net none'");
+	if (p->net == NET_FILTERED)
+		return log_error("network mode 'filtered' needs the eBPF egress programs, which this build does "
+				 "not have; use '--net none'");
+	if (p->n_tools > 0)
+		return log_error("the profile offers tools, which need kdc-supervisor; this build does not have "
+				 "it");
+	if (p->price_cpu_s || p->price_wall_s || p->hold) {
+		if (!(p->degrade & DEGRADE_BUDGET))
+			return log_error("the profile prices the run ([budget]) but this build has no ledger; "
+					 "remove [budget] or add 'degrade = budget'");
+		log_warning("budget not enforced: this build has no ledger (degraded by the profile)");
+	}
+	return 0;
+}
+
+static void handle_msg(Session *s, const BoxMsg *m)
+{
+	switch (m->kind) {
+	case BOX_MSG_ERROR:
+		s->setup_failed = true;
+		s->error = m->error;
+		snprintf(s->message, sizeof(s->message), "%s", m->msg);
+		break;
+	case BOX_MSG_EXEC_FAILED:
+		s->exec_failed = true;
+		s->error = m->error;
+		snprintf(s->message, sizeof(s->message), "%s", m->msg);
+		break;
+	case BOX_MSG_STARTED:
+		s->box_started = true;
+		log_debug("agent started as pid %d in the box", m->pid);
+		break;
+	case BOX_MSG_STATUS:
+		s->have_agent_status = true;
+		s->agent_status = m->status;
+		break;
+	default:
+		break;
+	}
+}
+
+static void drain_msgs(Session *s, bool wait)
+{
+	for (;;) {
+		BoxMsg m;
+		ssize_t n = recv(s->box.msg_fd, &m, sizeof(m), wait ? 0 : MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n != (ssize_t) sizeof(m))
+			return;
+		handle_msg(s, &m);
+		if (wait)
+			return;
+	}
+}
+
+static int kill_box(Session *s)
+{
+	/* pid 1 of the box dies, and the kernel kills the rest of its pid
+	 * namespace with it; SIGKILL reaches stopped processes too. */
+	if (syscall(SYS_pidfd_send_signal, s->box.pidfd, SIGKILL, NULL, 0) < 0 && errno != ESRCH)
+		return negative_errno();
+	return 0;
+}
+
+/* Step 9: one poll loop until pid 1 of the box is gone. */
+static int watch(Session *s, const sigset_t *sigs)
+{
+	_cleanup_close_ int sfd = signalfd(-1, sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+	_cleanup_close_ int tfd = -EBADF;
+	bool msg_open = true;
+
+	if (sfd < 0)
+		return log_error_errno(negative_errno(), "cannot watch signals: %m");
+	if (s->plan->wall_usec != LIMIT_UNSET) {
+		struct itimerspec its = {
+			.it_value.tv_sec = (time_t)(s->plan->wall_usec / USEC_PER_SEC),
+			.it_value.tv_nsec = (long) (s->plan->wall_usec % USEC_PER_SEC) * 1000,
+		};
+		tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+		if (tfd < 0 || timerfd_settime(tfd, 0, &its, NULL) < 0)
+			return log_error_errno(negative_errno(), "cannot arm the wall-clock timer: %m");
+	}
+
+	for (;;) {
+		struct pollfd pfd[4] = {
+			{ .fd = s->box.pidfd, .events = POLLIN },
+			{ .fd = sfd, .events = POLLIN },
+			{ .fd = msg_open ? s->box.msg_fd : -1, .events = POLLIN },
+			{ .fd = tfd, .events = POLLIN },
+		};
+
+		if (poll(pfd, ARRAY_SIZE(pfd), -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return log_error_errno(negative_errno(), "poll failed: %m");
+		}
+		if (pfd[2].revents) {
+			BoxMsg m;
+			ssize_t n = recv(s->box.msg_fd, &m, sizeof(m), MSG_DONTWAIT);
+			if (n == (ssize_t) sizeof(m))
+				handle_msg(s, &m);
+			else if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+				msg_open = false;
+		}
+		if (pfd[1].revents) {
+			struct signalfd_siginfo si;
+			while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+				log_debug("forwarding %s to the box", signal_name((int) si.ssi_signo));
+				(void) syscall(SYS_pidfd_send_signal, s->box.pidfd, (int) si.ssi_signo, NULL, 0);
+			}
+		}
+		if (tfd >= 0 && pfd[3].revents) {
+			uint64_t ticks;
+			(void) read(tfd, &ticks, sizeof(ticks));
+			s->timed_out = true;
+			(void) kill_box(s);
+			tfd = safe_close(tfd);
+		}
+		if (pfd[0].revents) {
+			int status;
+			if (wait4(s->box.pid, &status, 0, &s->rusage) < 0)
+				return log_error_errno(negative_errno(), "cannot wait for the box: %m");
+			s->pid1_status = status;
+			s->end_usec = now_usec();
+			drain_msgs(s, false);
+			return 0;
+		}
+	}
+}
+
+/* Step 10: the verdict, from what was seen (DESIGN.md's table). */
+static void decide(Session *s)
+{
+	char buf[64];
+
+	if (s->setup_failed) {
+		s->reason = "error";
+		s->exit_status = EXIT_ERROR;
+		log_error("cannot set up the box: %s", s->message);
+		return;
+	}
+	if (s->timed_out) {
+		s->reason = "timeout";
+		s->exit_status = EXIT_TIMEOUT;
+		log_notice("killed: timeout %s reached", units_format_duration(buf, sizeof(buf), s->plan->wall_usec));
+		return;
+	}
+	if (s->exec_failed) {
+		s->reason = s->error == -ENOENT ? "not-found" : "cannot-execute";
+		s->exit_status = s->error == -ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC;
+		log_error("%s", s->message);
+		return;
+	}
+	if (s->have_agent_status && WIFSIGNALED(s->agent_status)) {
+		s->signal = WTERMSIG(s->agent_status);
+		if (s->signal == SIGSYS) {
+			s->reason = "seccomp";
+			s->exit_status = EXIT_SECCOMP;
+			log_notice("killed: seccomp violation (SIGSYS)");
+			return;
+		}
+		s->reason = "signaled";
+		s->exit_status = 128 + s->signal;
+		log_notice("killed: agent received %s", signal_name(s->signal));
+		return;
+	}
+	if (s->have_agent_status && WIFEXITED(s->agent_status)) {
+		s->reason = "exited";
+		s->exit_status = WEXITSTATUS(s->agent_status);
+		log_notice("exited: status %d", s->exit_status);
+		return;
+	}
+	/* pid 1 ended without telling us about the agent: killed from
+	 * outside the box. */
+	if (WIFSIGNALED(s->pid1_status)) {
+		s->signal = WTERMSIG(s->pid1_status);
+		s->reason = "signaled";
+		s->exit_status = 128 + s->signal;
+		log_notice("killed: the box received %s", signal_name(s->signal));
+		return;
+	}
+	s->reason = "error";
+	s->exit_status = EXIT_ERROR;
+	log_error("the box ended before the agent reported a status (pid 1 status %d)",
+		  WIFEXITED(s->pid1_status) ? WEXITSTATUS(s->pid1_status) : -1);
+}
+
+static double tv_seconds(const struct timeval *tv)
+{
+	return (double) tv->tv_sec + (double) tv->tv_usec / 1e6;
+}
+
+static int write_json_status(const Session *s, const char *path)
+{
+	json_t *o = json_object();
+	char *text;
+	int r;
+
+	if (!o)
+		return log_oom();
+	json_object_set_new(o, "session", json_string(s->id));
+	json_object_set_new(o, "reason", json_string(s->reason));
+	json_object_set_new(o, "exit_status", json_integer(s->exit_status));
+	json_object_set_new(o, "signal", s->signal ? json_string(signal_name(s->signal)) : json_null());
+	json_object_set_new(o, "wall_seconds",
+			    json_real(s->end_usec > s->start_usec ? (double) (s->end_usec - s->start_usec) / 1e6 : 0));
+	json_object_set_new(o, "cpu_seconds",
+			    json_real(tv_seconds(&s->rusage.ru_utime) + tv_seconds(&s->rusage.ru_stime)));
+	json_object_set_new(o, "memory_peak", json_integer((json_int_t) s->rusage.ru_maxrss * 1024));
+	json_object_set_new(o, "memory_peak_source", json_string("rusage"));
+	json_object_set_new(o, "egress_bytes", json_null());
+	json_object_set_new(o, "cost", json_null());
+	json_object_set_new(o, "profile", json_string(s->plan->profile_name ? s->plan->profile_name : "default"));
+	if (s->message[0])
+		json_object_set_new(o, "message", json_string(s->message));
+	text = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
+	json_decref(o);
+	if (!text)
+		return log_oom();
+	{
+		size_t n = strlen(text);
+		char *t2 = realloc(text, n + 2);
+		if (!t2) {
+			free(text);
+			return log_oom();
+		}
+		text = t2;
+		text[n] = '\n';
+		text[n + 1] = 0;
+	}
+	r = write_file_atomic(path, text, strlen(text), 0644);
+	free(text);
+	if (r < 0)
+		return log_error_errno(r, "cannot write --json-status file '%s': %m", path);
+	return 0;
+}
+
+int session_main(const char *profile, const ProfileOverrides *o, bool print_profile, bool dry_run,
+		 const char *json_status)
+{
+	_cleanup_plan_free_ Plan *plan = NULL;
+	_cleanup_free_ char *error = NULL;
+	_cleanup_strv_free_ char **envp = NULL;
+	Session s = { .box = { .pidfd = -EBADF, .msg_fd = -EBADF } };
+	BoxConfig c = { .cgroup_fd = -EBADF };
+	BoxError err = { 0 };
+	sigset_t sigs;
+	int r;
+
+	/* 1. Plan: everything validated, unprivileged, before anything is
+	 *    created. */
+	r = profile_load(profile, o, &plan, &error);
+	if (r < 0) {
+		log_error("%s", error ? error : strerror(-r));
+		return EXIT_ERROR;
+	}
+	if (print_profile) {
+		r = profile_print(plan, stdout);
+		if (r < 0) {
+			log_error_errno(r, "cannot print the profile: %m");
+			return EXIT_ERROR;
+		}
+		return 0;
+	}
+	if (check_controls(plan) < 0)
+		return EXIT_ERROR;
+	if (dry_run) {
+		log_info("plan is valid; not running (--dry-run)");
+		return 0;
+	}
+
+	s.plan = plan;
+	r = session_new_id(s.id);
+	if (r < 0) {
+		log_error_errno(r, "cannot create a session id: %m");
+		return EXIT_ERROR;
+	}
+	r = box_build_env(plan, environ, &envp);
+	if (r < 0) {
+		log_oom();
+		return EXIT_ERROR;
+	}
+
+	/* Signals we forward arrive through a signalfd; the agent starts
+	 * with the mask we were given. */
+	sigemptyset(&sigs);
+	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
+		sigaddset(&sigs, forwarded[i]);
+	if (sigprocmask(SIG_BLOCK, &sigs, &c.agent_mask) < 0) {
+		log_error_errno(negative_errno(), "cannot block signals: %m");
+		return EXIT_ERROR;
+	}
+
+	c.plan = plan;
+	c.envp = envp;
+	c.new_netns = plan->net != NET_FILTERED;
+	c.uid = getuid();
+	c.gid = getgid();
+
+	/* 6. Clone. */
+	s.start_usec = now_usec();
+	r = box_spawn(&c, &s.box, &err);
+	if (r < 0) {
+		log_error("%s", err.msg);
+		if (r == -EPERM || r == -ENOSPC || r == -EUSERS)
+			log_error("hint: unprivileged user namespaces may be disabled here; run '%s doctor'",
+				  log_program());
+		return EXIT_ERROR;
+	}
+
+	/* 9. Watch. */
+	r = watch(&s, &sigs);
+	if (r < 0) {
+		(void) kill_box(&s);
+		(void) waitpid(s.box.pid, NULL, 0);
+		box_process_done(&s.box);
+		return EXIT_ERROR;
+	}
+	box_process_done(&s.box);
+
+	/* 10. Settle. */
+	decide(&s);
+	if (json_status && write_json_status(&s, json_status) < 0)
+		return s.exit_status ? s.exit_status : EXIT_ERROR;
+	return s.exit_status;
+}
+
+int session_doctor(int argc, char *argv[])
+{
+	log_error("doctor: not available in this build yet");
+	return EXIT_ERROR;
+}

@@ -1,0 +1,85 @@
+#!/bin/bash
+# Processes, signals, exit status and teardown (TESTING.md "Processes",
+# "Teardown"; DESIGN.md "End reasons and exit status").
+. "$top_srcdir/tests/lib/libtest.sh"
+require_root
+
+cases() {
+	local w=$WHO out rc canary marker start end
+
+	# A host canary owned by the same user survives kill(-1, SIGKILL).
+	(KDC_EXEC=exec; ${AS:-exec} sleep 300) &
+	canary=$!
+	add_cleanup "kill $canary"
+	is "$(probe_out kill $canary)" ok "$w: the canary can be signalled from outside (positive control)"
+	# ESRCH: nothing else in the box to kill (pid 1 is exempt); ok: the
+	# box's own other processes were killed. Either way the host canary
+	# must be alive.
+	like "$(kdc_box -- /bin/sh -c '/bin/sleep 30 & /probe/box-probe kill-all' 2>&1)" '^ok$' \
+		"$w: kill(-1, SIGKILL) in the box kills the box's processes"
+	ok "$w: the host canary survived kill(-1, SIGKILL) in the box" kill -0 $canary
+	kill $canary 2>/dev/null
+
+	# pid 1 of the box is out of reach.
+	is "$(probe_in ptrace 1)" EPERM "$w: ptrace(ATTACH) of pid 1 fails"
+	is "$(probe_in vm-read 1)" EPERM "$w: process_vm_readv of pid 1 fails"
+	is "$(probe_in pidfd-getfd 1)" EPERM "$w: pidfd_getfd on pid 1 fails"
+
+	# Exit statuses pass through.
+	kdc_box -- /bin/sh -c 'exit 42' 2>/dev/null
+	is $? 42 "$w: the agent's exit status is kdc-run's"
+	kdc_box -- /bin/sh -c 'kill -TERM $$' 2>/dev/null
+	is $? 143 "$w: an agent killed by SIGTERM gives 128+15"
+	kdc_box -- /nonexistent/agent 2>"$TESTDIR/err"
+	is $? 127 "$w: a missing command gives 127"
+	is "$(cat "$TESTDIR/err")" "kdc-run: cannot execute '/nonexistent/agent': No such file or directory" \
+		"$w: ... with one clear line"
+	kdc_box -- /etc/passwd 2>"$TESTDIR/err"
+	is $? 126 "$w: a non-executable command gives 126"
+
+	# Zombies are reaped by pid 1.
+	out=$(kdc_box -- /bin/sh -c '( /bin/sleep 0.1 & ) ; /bin/sleep 0.5; cat /proc/[0-9]*/stat 2>/dev/null | awk "{print \$3}" | tr -d "\n"' 2>&1)
+	unlike "$out" Z "$w: orphans that exit are reaped (no zombie)"
+
+	# Signals reach the agent: SIGTERM to kdc-run is forwarded.
+	(KDC_EXEC=exec kdc_box -- /bin/sh -c 'trap "echo got-term; exit 3" TERM; echo ready; while :; do sleep 0.1; done' \
+		>"$TESTDIR/sig.out" 2>&1) &
+	local pid=$!
+	wait_for grep -q ready "$TESTDIR/sig.out"
+	kill -TERM $pid
+	wait $pid
+	rc=$?
+	is "$rc" 3 "$w: SIGTERM is forwarded to the agent, which exits its own way"
+	like "$(cat "$TESTDIR/sig.out")" got-term "$w: ... and the agent saw it"
+
+	# A double-forked setsid daemon does not outlive the run.
+	marker="kdc-daemon-$w-$$"
+	kdc_box -- /probe/box-probe daemon /work/daemon.pid "$marker" 2>/dev/null
+	sleep 0.2
+	is "$(pgrep -f "$marker" | wc -l)" 0 "$w: a double-forked daemon is gone after the run"
+
+	# SIGKILL of kdc-run kills the box.
+	marker="kdc-orphan-$w-$$"
+	(KDC_EXEC=exec kdc_box -- /probe/box-probe sleep-ignoring-term "$marker" 2>/dev/null) &
+	pid=$!
+	wait_for pgrep -f "$marker"
+	ok "$w: the agent runs" pgrep -f "$marker"
+	kill -KILL $pid
+	wait $pid 2>/dev/null
+	wait_for sh -c "! pgrep -f $marker"
+	is "$(pgrep -f "$marker" | wc -l)" 0 "$w: SIGKILL of kdc-run kills the box"
+
+	# Wall-clock timeout, even when the agent ignores SIGTERM or stops itself.
+	start=$(date +%s%N)
+	kdc_box --timeout 2s --json-status "$TESTDIR/t.json" -- /probe/box-probe sleep-ignoring-term 2>/dev/null
+	rc=$?
+	end=$(date +%s%N)
+	is "$rc" 124 "$w: --timeout ends the run with 124"
+	like "$(cat "$TESTDIR/t.json" 2>/dev/null)" '"reason": "timeout"' "$w: ... reason timeout in --json-status"
+	like "$(( (end - start) / 100000000 ))" '^(1[5-9]|2[0-9])$' "$w: ... after about 2 s"
+	kdc_box --timeout 1s -- /bin/sh -c 'kill -STOP $$' 2>/dev/null
+	is $? 124 "$w: a stopped agent is still killed at the timeout"
+}
+
+for_each_user cases
+done_testing

@@ -1,0 +1,98 @@
+#!/bin/bash
+# Network mode 'none' (TESTING.md "Network", network rule): the box has its
+# own network namespace with only loopback. Everything runs inside a private
+# world this test builds: a test namespace with a veth to a "fake internet"
+# namespace holding 198.51.100.1 and fd00:6b64::1, so no packet can reach any
+# other host even if the box were broken.
+. "$top_srcdir/tests/lib/libtest.sh"
+require_root
+require_cmd ip
+
+NS=kdc-t$$
+INET=kdc-i$$
+PY=/usr/bin/python3
+ip netns add $NS || bail_out "cannot create netns"
+add_cleanup "ip netns del $NS"
+ip netns add $INET || bail_out "cannot create netns"
+add_cleanup "ip netns del $INET"
+ip link add veth-t$$ netns $NS type veth peer name veth-i$$ netns $INET
+ip -n $NS link set lo up
+ip -n $INET link set lo up
+ip -n $NS addr add 198.51.100.2/24 dev veth-t$$
+ip -n $INET addr add 198.51.100.1/24 dev veth-i$$
+ip -n $NS addr add fd00:6b64::2/64 dev veth-t$$ nodad
+ip -n $INET addr add fd00:6b64::1/64 dev veth-i$$ nodad
+ip -n $NS link set veth-t$$ up
+ip -n $INET link set veth-i$$ up
+ip -n $NS route add default via 198.51.100.1
+
+# Listeners: on the fake internet (v4 + v6), on the test namespace's loopback
+# (the caller's own loopback service) and an abstract Unix socket.
+listen() { # NS ADDR FAMILY
+	ip netns exec "$1" $PY -c '
+import socket, sys
+s = socket.socket(int(sys.argv[2]), socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], 8080)); s.listen(64)
+while True:
+    c, _ = s.accept(); c.close()
+' "$2" "$3" &
+	add_cleanup "kill $!"
+}
+listen $INET 198.51.100.1 2
+listen $INET fd00:6b64::1 10
+listen $NS 127.0.0.1 2
+listen $NS ::1 10
+ip netns exec $NS $PY -c '
+import socket
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind("\0kdc-canary-'$$'"); s.listen(64)
+while True:
+    c, _ = s.accept(); c.close()
+' &
+add_cleanup "kill $!"
+
+# Runs a command in the test namespace as $WHO.
+in_ns() {
+	if [ "${WHO:-root}" = nobody ]; then
+		ip netns exec $NS setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+			env HOME="$TESTDIR/nobody-home" "$@"
+	else
+		ip netns exec $NS "$@"
+	fi
+}
+out_ns() { in_ns "$PROBE_DIR/box-probe" "$@"; }
+box_ns() {
+	in_ns "$KDC_RUN" --profile default --quiet --workdir "$(make_workdir)" --ro-bind "$PROBE_DIR:/probe" \
+		-- /probe/box-probe "$@" 2>&1
+}
+WHO=root wait_for out_ns tcp4 198.51.100.1 8080
+WHO=root wait_for out_ns tcp6 ::1 8080
+
+cases() {
+	local w=$WHO
+	# Positive controls from the test namespace, without kdc.
+	is "$(out_ns tcp4 198.51.100.1 8080)" ok "$w: fake host reachable without kdc (v4)"
+	is "$(out_ns tcp6 fd00:6b64::1 8080)" ok "$w: fake host reachable without kdc (v6)"
+	is "$(out_ns tcp4 127.0.0.1 8080)" ok "$w: loopback service reachable without kdc"
+	is "$(out_ns tcp6 ::1 8080)" ok "$w: loopback v6 service reachable without kdc"
+	is "$(out_ns abstract kdc-canary-$$)" ok "$w: abstract socket reachable without kdc"
+
+	# The same from inside the box.
+	is "$(box_ns tcp4 198.51.100.1 8080)" \
+		ENETUNREACH "$w: TCP v4 to the fake host: ENETUNREACH"
+	is "$(box_ns tcp6 fd00:6b64::1 8080)" \
+		ENETUNREACH "$w: TCP v6 to the fake host: ENETUNREACH"
+	is "$(box_ns udp4 198.51.100.1 53)" \
+		ENETUNREACH "$w: UDP connect to the fake host: ENETUNREACH"
+	is "$(box_ns tcp4 127.0.0.1 8080)" \
+		ECONNREFUSED "$w: the caller's loopback service is not the box's loopback"
+	is "$(box_ns tcp6 ::1 8080)" \
+		ECONNREFUSED "$w: ... nor over IPv6"
+	is "$(box_ns abstract kdc-canary-$$)" \
+		ECONNREFUSED "$w: the host's abstract socket is unreachable"
+	is "$(in_ns "$KDC_RUN" --profile default --quiet --workdir "$(make_workdir)" -- /bin/ls /proc/sys/net/ipv4/conf 2>&1 | tr '\n' ' ')" \
+		"all default lo " "$w: the box's only interface is lo"
+}
+for_each_user cases
+done_testing
