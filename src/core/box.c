@@ -76,6 +76,28 @@ int box_build_env(const Plan *p, char *const *from, char ***ret)
 
 /* ---- child side ---------------------------------------------------------- */
 
+/* The caller's uid and gid map to themselves, as bwrap does; nothing else is
+ * mapped. The child writes its own maps: a process in a new user namespace
+ * may map its own (outer) ids, so no round trip with the parent is needed.
+ * setgroups must be denied before an unprivileged process may write
+ * gid_map. */
+static int write_id_maps(uid_t uid, gid_t gid)
+{
+	char line[64];
+	int r;
+
+	r = write_string_file("/proc/self/setgroups", "deny");
+	if (r < 0 && r != -ENOENT)
+		return r;
+	snprintf(line, sizeof(line), "%u %u 1\n", (unsigned) uid, (unsigned) uid);
+	r = write_string_file("/proc/self/uid_map", line);
+	if (r < 0)
+		return r;
+	snprintf(line, sizeof(line), "%u %u 1\n", (unsigned) gid, (unsigned) gid);
+	return write_string_file("/proc/self/gid_map", line);
+}
+
+
 static void send_msg(int fd, int kind, int error, int status, int pid, const char *msg)
 {
 	BoxMsg m = { .kind = kind, .error = error, .status = status, .pid = pid };
@@ -197,22 +219,20 @@ static _noreturn_ void run_pid1(const BoxConfig *c, int msg_fd)
 	}
 }
 
-static _noreturn_ void box_child(const BoxConfig *c, int msg_fd, int go_fd)
+static _noreturn_ void box_child(const BoxConfig *c, int msg_fd)
 {
 	const Plan *p = c->plan;
 	BoxError err = { 0 };
-	char go;
 	int r;
 
 	/* If kdc-run dies, so does the box (pid 1 dying takes the rest). */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
 		child_failf(msg_fd, negative_errno(), "cannot set the parent-death signal");
 
-	/* Wait until the parent has written our uid/gid maps. EOF means it
-	 * died before it could. */
-	if (read(go_fd, &go, 1) != 1)
-		_exit(125);
-	safe_close(go_fd);
+	/* Our ids inside the new user namespace. */
+	r = write_id_maps(c->uid, c->gid);
+	if (r < 0)
+		child_failf(msg_fd, r, "cannot write the box's uid/gid maps");
 
 	/* 1. Filesystem: needs CAP_SYS_ADMIN in our user namespace, and
 	 *    everything below runs with the box as its root. */
@@ -290,32 +310,9 @@ static _noreturn_ void box_child(const BoxConfig *c, int msg_fd, int go_fd)
 
 /* ---- parent side --------------------------------------------------------- */
 
-static int write_id_maps(pid_t pid, uid_t uid, gid_t gid)
-{
-	char path[64], line[64];
-	int r;
-
-	/* The caller's uid and gid map to themselves, as bwrap does; nothing
-	 * else is mapped. setgroups must be denied before an unprivileged
-	 * caller may write gid_map. */
-	snprintf(path, sizeof(path), "/proc/%d/setgroups", (int) pid);
-	r = write_string_file(path, "deny");
-	if (r < 0 && r != -ENOENT)
-		return r;
-	snprintf(path, sizeof(path), "/proc/%d/uid_map", (int) pid);
-	snprintf(line, sizeof(line), "%u %u 1\n", (unsigned) uid, (unsigned) uid);
-	r = write_string_file(path, line);
-	if (r < 0)
-		return r;
-	snprintf(path, sizeof(path), "/proc/%d/gid_map", (int) pid);
-	snprintf(line, sizeof(line), "%u %u 1\n", (unsigned) gid, (unsigned) gid);
-	return write_string_file(path, line);
-}
-
 int box_spawn(const BoxConfig *c, BoxProcess *ret, BoxError *err)
 {
 	_cleanup_close_pair_ int msg[2] = { -EBADF, -EBADF };
-	_cleanup_close_pair_ int go[2] = { -EBADF, -EBADF };
 	int pidfd = -EBADF;
 	struct clone_args args = {
 		.flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP |
@@ -324,7 +321,6 @@ int box_spawn(const BoxConfig *c, BoxProcess *ret, BoxError *err)
 		.exit_signal = SIGCHLD,
 	};
 	pid_t pid;
-	int r;
 
 	if (c->new_netns)
 		args.flags |= CLONE_NEWNET;
@@ -334,7 +330,7 @@ int box_spawn(const BoxConfig *c, BoxProcess *ret, BoxError *err)
 		args.flags |= CLONE_INTO_CGROUP;
 		args.cgroup = (uint64_t) c->cgroup_fd;
 	}
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, msg) < 0 || pipe2(go, O_CLOEXEC) < 0)
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, msg) < 0)
 		return box_error_set(err, negative_errno(), "cannot create the sync channel");
 
 	pid = (pid_t) syscall(SYS_clone3, &args, sizeof(args));
@@ -342,26 +338,10 @@ int box_spawn(const BoxConfig *c, BoxProcess *ret, BoxError *err)
 		return box_error_set(err, negative_errno(), "cannot create the box's namespaces (clone3)");
 	if (pid == 0) {
 		msg[0] = safe_close(msg[0]);
-		go[1] = safe_close(go[1]);
-		box_child(c, msg[1], go[0]);
+		box_child(c, msg[1]);
 	}
 
 	msg[1] = safe_close(msg[1]);
-	go[0] = safe_close(go[0]);
-	r = write_id_maps(pid, c->uid, c->gid);
-	if (r < 0) {
-		(void) syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-		(void) waitpid(pid, NULL, 0);
-		close(pidfd);
-		return box_error_set(err, r, "cannot write the box's uid/gid maps");
-	}
-	if (write(go[1], "g", 1) != 1) {
-		r = negative_errno();
-		(void) syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-		(void) waitpid(pid, NULL, 0);
-		close(pidfd);
-		return box_error_set(err, r, "cannot start the box");
-	}
 	ret->pid = pid;
 	ret->pidfd = pidfd;
 	ret->msg_fd = TAKE_FD(msg[0]);
