@@ -8,9 +8,9 @@
 #include "shared/strv.h"
 
 static const char *const net_mode_table[_NET_MODE_MAX] = {
-	[NET_NONE] = "none",
-	[NET_PROXY] = "proxy",
-	[NET_FILTERED] = "filtered",
+    [NET_NONE] = "none",
+    [NET_PROXY] = "proxy",
+    [NET_FILTERED] = "filtered",
 };
 
 const char *net_mode_to_string(NetMode m)
@@ -32,7 +32,7 @@ int net_mode_from_string(const char *s)
 
 /* In bit order; the names [sandbox] degrade accepts. */
 static const char *const degrade_table[] = {
-	"memory", "cpu", "pids", "cgroup", "egress-bpf", "landlock", "budget",
+    "memory", "cpu", "pids", "cgroup", "egress-bpf", "landlock", "budget",
 };
 _Static_assert((1u << ARRAY_SIZE(degrade_table)) - 1u == DEGRADE_ALL, "degrade_table must name every Degrade bit");
 

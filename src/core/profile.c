@@ -79,7 +79,7 @@ static void parsed_file_done(ParsedFile *pf)
 		free(pf->entries[i].value);
 	}
 	free(pf->entries);
-	*pf = (ParsedFile) {};
+	*pf = (ParsedFile){};
 }
 
 /* A file being loaded, for cycle detection. */
@@ -91,7 +91,7 @@ typedef struct IncludeFrame {
 
 typedef struct Loader {
 	Plan *plan;
-	char *error;   /* the first error */
+	char *error;			       /* the first error */
 	IncludeFrame stack[INCLUDE_DEPTH_MAX]; /* the files being loaded, outermost first */
 	size_t depth;
 	char **search; /* the search path, computed when first needed */
@@ -105,7 +105,7 @@ typedef struct Where {
 	const char *origin;  /* "/p.ini:12" or "--memory" */
 	const char *section; /* "limits", "tool refund"; NULL for an option */
 	const char *key;     /* "memory" */
-	ToolSpec *tool;      /* in a [tool NAME] section */
+	ToolSpec *tool;	     /* in a [tool NAME] section */
 } Where;
 
 static int fail(Loader *l, int r, const char *fmt, ...) _printf_(3, 4);
@@ -374,12 +374,12 @@ static int mounts_put(Loader *l, MountKind kind, char *source, char *dest, uint6
 	if (!m)
 		return oom(l);
 	p->mounts = m;
-	p->mounts[p->n_mounts++] = (MountSpec) {
-		.kind = kind,
-		.source = TAKE_PTR(s),
-		.dest = TAKE_PTR(d),
-		.size = size,
-		.origin = TAKE_PTR(o),
+	p->mounts[p->n_mounts++] = (MountSpec){
+	    .kind = kind,
+	    .source = TAKE_PTR(s),
+	    .dest = TAKE_PTR(d),
+	    .size = size,
+	    .origin = TAKE_PTR(o),
 	};
 	return 0;
 }
@@ -403,8 +403,8 @@ static void mounts_reset(Loader *l, const Where *w, size_t kind)
 static const char *mount_key(MountKind k)
 {
 	static const char *const keys[] = {
-		[MOUNT_RO] = "ro", [MOUNT_RW] = "rw", [MOUNT_TMPFS] = "tmpfs",
-		[MOUNT_MASK] = "mask", [MOUNT_RO_TRY] = "ro-try", [MOUNT_SYMLINK] = "ro",
+	    [MOUNT_RO] = "ro",	   [MOUNT_RW] = "rw",	      [MOUNT_TMPFS] = "tmpfs",
+	    [MOUNT_MASK] = "mask", [MOUNT_RO_TRY] = "ro-try", [MOUNT_SYMLINK] = "ro",
 	};
 	return keys[k];
 }
@@ -713,9 +713,10 @@ static int add_syscall(Loader *l, const Where *w, const char *word, size_t deny)
 	 * here only their spelling, so "open,close" is caught with its line. */
 	for (const char *c = word; *c; c++)
 		if (!islower((unsigned char) *c) && !isdigit((unsigned char) *c) && *c != '_')
-			return bad_value(l, w, word, "syscall", "expected syscall names such as ptrace, separated by blanks");
-	if (olist_put(deny ? &p->seccomp_deny : &p->seccomp_allow, deny ? &p->seccomp_deny_origins : &p->seccomp_allow_origins,
-		      word, 0, w->origin) < 0)
+			return bad_value(l, w, word, "syscall",
+					 "expected syscall names such as ptrace, separated by blanks");
+	if (olist_put(deny ? &p->seccomp_deny : &p->seccomp_allow,
+		      deny ? &p->seccomp_deny_origins : &p->seccomp_allow_origins, word, 0, w->origin) < 0)
 		return oom(l);
 	return 0;
 }
@@ -748,7 +749,7 @@ static int set_degrade(Loader *l, const Where *w, const char *value, size_t arg)
 
 	if (split_words(value, ",", &words) < 0)
 		return oom(l);
-	STRV_FOREACH(s, words) {
+	STRV_FOREACH (s, words) {
 		int d = degrade_from_string(*s);
 		if (d < 0)
 			return bad_value(l, w, *s, "control",
@@ -774,7 +775,8 @@ static int set_hostname(Loader *l, const Where *w, const char *value, size_t arg
 	if (isempty(value))
 		value = DEFAULT_HOSTNAME;
 	if (!hostname_valid(value, 64))
-		return bad_value(l, w, value, "hostname", "expected a host name such as kdc (letters, digits, '-' and '.')");
+		return bad_value(l, w, value, "hostname",
+				 "expected a host name such as kdc (letters, digits, '-' and '.')");
 	if (set_string(&l->plan->hostname, value) < 0)
 		return oom(l);
 	return set_origin(l, PLAN_HOSTNAME, w->origin);
@@ -829,7 +831,9 @@ static int set_budget_unit(Loader *l, const Where *w, const char *value, size_t 
 static int set_price(Loader *l, const Where *w, const char *value, size_t arg)
 {
 	PlanField f = (PlanField) arg;
-	int64_t *field = f == PLAN_PRICE_CPU ? &l->plan->price_cpu_s : f == PLAN_PRICE_WALL ? &l->plan->price_wall_s : &l->plan->hold;
+	int64_t *field = f == PLAN_PRICE_CPU	? &l->plan->price_cpu_s
+			 : f == PLAN_PRICE_WALL ? &l->plan->price_wall_s
+						: &l->plan->hold;
 	char *unit = l->price_unit[f - PLAN_PRICE_CPU];
 	int64_t v = 0;
 
@@ -860,7 +864,7 @@ static int tool_get(Loader *l, const char *name, ToolSpec **ret)
 		return -ENOMEM;
 	p->tools = t;
 	t = &p->tools[p->n_tools];
-	*t = (ToolSpec) {};
+	*t = (ToolSpec){};
 	if (!(t->name = strdup(name)))
 		return -ENOMEM;
 	p->n_tools++;
@@ -901,13 +905,13 @@ static void reset_tool_secrets(Loader *l, const Where *w, size_t arg)
 /* "order:string amount:number": NAME:TYPE words. */
 static int set_tool_args(Loader *l, const Where *w, const char *value, size_t arg)
 {
-	static const char *const types[] = { "string", "number", "integer", "boolean" };
+	static const char *const types[] = {"string", "number", "integer", "boolean"};
 	_cleanup_strv_free_ char **words = NULL;
 	int r;
 
 	if (split_words(value, "", &words) < 0)
 		return oom(l);
-	STRV_FOREACH(s, words) {
+	STRV_FOREACH (s, words) {
 		const char *colon = strchr(*s, ':');
 		bool ok = false;
 		if (colon && env_name_valid(*s, (size_t) (colon - *s)))
@@ -934,7 +938,8 @@ static int set_tool_cost(Loader *l, const Where *w, const char *value, size_t ma
 		if (r < 0)
 			return r;
 		/* cost and max_cost are one currency: the hold and the charge. */
-		if (t->cost_unit[0] && !streq(t->cost_unit, unit) && (max ? t->origins[TOOL_COST] : t->origins[TOOL_MAX_COST]))
+		if (t->cost_unit[0] && !streq(t->cost_unit, unit) &&
+		    (max ? t->origins[TOOL_COST] : t->origins[TOOL_MAX_COST]))
 			return fail(l, -EINVAL, "%s: unit '%s' of '%s' in [%s] differs from '%s' of '%s'", w->origin,
 				    unit, w->key, w->section, t->cost_unit, max ? "cost" : "max_cost");
 		snprintf(t->cost_unit, sizeof(t->cost_unit), "%s", unit);
@@ -998,8 +1003,8 @@ static int set_tool_timeout(Loader *l, const Where *w, const char *value, size_t
 /* ---- the keys ---- */
 
 enum {
-	KEY_LIST = 1u << 0,  /* words accumulate; "key =" empties; may continue on indented lines */
-	KEY_TEXT = 1u << 1,  /* free text; may continue on indented lines */
+	KEY_LIST = 1u << 0,   /* words accumulate; "key =" empties; may continue on indented lines */
+	KEY_TEXT = 1u << 1,   /* free text; may continue on indented lines */
 	KEY_COMMAS = 1u << 2, /* words may also be separated by commas */
 };
 
@@ -1015,47 +1020,47 @@ typedef struct KeyInfo {
 } KeyInfo;
 
 static const KeyInfo keys[] = {
-	{ "profile", "version", NULL, NULL, 0, 0, -1 },
-	{ "profile", "include", NULL, NULL, 0, KEY_LIST | KEY_COMMAS, -1 },
-	{ "profile", "description", NULL, NULL, offsetof(Plan, description), KEY_TEXT, PLAN_DESCRIPTION },
-	{ "filesystem", "ro", add_bind, mounts_reset, MOUNT_RO, KEY_LIST, -1 },
-	{ "filesystem", "ro-try", add_bind, mounts_reset, MOUNT_RO_TRY, KEY_LIST, -1 },
-	{ "filesystem", "rw", add_bind, mounts_reset, MOUNT_RW, KEY_LIST, -1 },
-	{ "filesystem", "tmpfs", add_tmpfs, mounts_reset, MOUNT_TMPFS, KEY_LIST, -1 },
-	{ "filesystem", "mask", add_mask, mounts_reset, MOUNT_MASK, KEY_LIST, -1 },
-	{ "filesystem", "workdir", set_workdir, NULL, 0, 0, -1 },
-	{ "filesystem", "home", set_home, NULL, 0, 0, -1 },
-	{ "env", "keep", add_env_keep, reset_env_keep, 0, KEY_LIST, -1 },
-	{ "env", "set", add_env_set, reset_env_set, 0, KEY_LIST, -1 },
-	{ "limits", "memory", set_limit, NULL, PLAN_MEMORY, 0, -1 },
-	{ "limits", "swap", set_limit, NULL, PLAN_SWAP, 0, -1 },
-	{ "limits", "cpu", set_limit, NULL, PLAN_CPU, 0, -1 },
-	{ "limits", "pids", set_limit, NULL, PLAN_PIDS, 0, -1 },
-	{ "limits", "wall", set_limit, NULL, PLAN_WALL, 0, -1 },
-	{ "limits", "nofile", set_limit, NULL, PLAN_NOFILE, 0, -1 },
-	{ "limits", "tmp", set_limit, NULL, PLAN_TMP, 0, -1 },
-	{ "network", "mode", set_net_mode, NULL, 0, 0, -1 },
-	{ "network", "allow", add_allow, reset_allow, 0, KEY_LIST | KEY_COMMAS, -1 },
-	{ "seccomp", "deny", add_syscall, reset_syscalls, 1, KEY_LIST, -1 },
-	{ "seccomp", "allow", add_syscall, reset_syscalls, 0, KEY_LIST, -1 },
-	{ "seccomp", "on_violation", set_on_violation, NULL, 0, 0, -1 },
-	{ "sandbox", "degrade", set_degrade, NULL, 0, 0, -1 },
-	{ "sandbox", "terminal", set_terminal, NULL, 0, 0, -1 },
-	{ "sandbox", "hostname", set_hostname, NULL, 0, 0, -1 },
-	{ "budget", "unit", set_budget_unit, NULL, 0, 0, -1 },
-	{ "budget", "cpu", set_price, NULL, PLAN_PRICE_CPU, 0, -1 },
-	{ "budget", "wall", set_price, NULL, PLAN_PRICE_WALL, 0, -1 },
-	{ "budget", "hold", set_price, NULL, PLAN_HOLD, 0, -1 },
-	{ "tool", "description", NULL, NULL, offsetof(ToolSpec, description), KEY_TEXT, TOOL_DESCRIPTION },
-	{ "tool", "command", set_tool_command, NULL, 0, 0, -1 },
-	{ "tool", "secret", add_tool_secret, reset_tool_secrets, 0, KEY_LIST, -1 },
-	{ "tool", "args", set_tool_args, NULL, 0, 0, -1 },
-	{ "tool", "rule", NULL, NULL, offsetof(ToolSpec, rule), KEY_TEXT, TOOL_RULE },
-	{ "tool", "approve", NULL, NULL, offsetof(ToolSpec, approve), KEY_TEXT, TOOL_APPROVE },
-	{ "tool", "cost", set_tool_cost, NULL, 0, 0, -1 },
-	{ "tool", "max_cost", set_tool_cost, NULL, 1, 0, -1 },
-	{ "tool", "rate", set_tool_rate, NULL, 0, 0, -1 },
-	{ "tool", "timeout", set_tool_timeout, NULL, 0, 0, -1 },
+    {"profile", "version", NULL, NULL, 0, 0, -1},
+    {"profile", "include", NULL, NULL, 0, KEY_LIST | KEY_COMMAS, -1},
+    {"profile", "description", NULL, NULL, offsetof(Plan, description), KEY_TEXT, PLAN_DESCRIPTION},
+    {"filesystem", "ro", add_bind, mounts_reset, MOUNT_RO, KEY_LIST, -1},
+    {"filesystem", "ro-try", add_bind, mounts_reset, MOUNT_RO_TRY, KEY_LIST, -1},
+    {"filesystem", "rw", add_bind, mounts_reset, MOUNT_RW, KEY_LIST, -1},
+    {"filesystem", "tmpfs", add_tmpfs, mounts_reset, MOUNT_TMPFS, KEY_LIST, -1},
+    {"filesystem", "mask", add_mask, mounts_reset, MOUNT_MASK, KEY_LIST, -1},
+    {"filesystem", "workdir", set_workdir, NULL, 0, 0, -1},
+    {"filesystem", "home", set_home, NULL, 0, 0, -1},
+    {"env", "keep", add_env_keep, reset_env_keep, 0, KEY_LIST, -1},
+    {"env", "set", add_env_set, reset_env_set, 0, KEY_LIST, -1},
+    {"limits", "memory", set_limit, NULL, PLAN_MEMORY, 0, -1},
+    {"limits", "swap", set_limit, NULL, PLAN_SWAP, 0, -1},
+    {"limits", "cpu", set_limit, NULL, PLAN_CPU, 0, -1},
+    {"limits", "pids", set_limit, NULL, PLAN_PIDS, 0, -1},
+    {"limits", "wall", set_limit, NULL, PLAN_WALL, 0, -1},
+    {"limits", "nofile", set_limit, NULL, PLAN_NOFILE, 0, -1},
+    {"limits", "tmp", set_limit, NULL, PLAN_TMP, 0, -1},
+    {"network", "mode", set_net_mode, NULL, 0, 0, -1},
+    {"network", "allow", add_allow, reset_allow, 0, KEY_LIST | KEY_COMMAS, -1},
+    {"seccomp", "deny", add_syscall, reset_syscalls, 1, KEY_LIST, -1},
+    {"seccomp", "allow", add_syscall, reset_syscalls, 0, KEY_LIST, -1},
+    {"seccomp", "on_violation", set_on_violation, NULL, 0, 0, -1},
+    {"sandbox", "degrade", set_degrade, NULL, 0, 0, -1},
+    {"sandbox", "terminal", set_terminal, NULL, 0, 0, -1},
+    {"sandbox", "hostname", set_hostname, NULL, 0, 0, -1},
+    {"budget", "unit", set_budget_unit, NULL, 0, 0, -1},
+    {"budget", "cpu", set_price, NULL, PLAN_PRICE_CPU, 0, -1},
+    {"budget", "wall", set_price, NULL, PLAN_PRICE_WALL, 0, -1},
+    {"budget", "hold", set_price, NULL, PLAN_HOLD, 0, -1},
+    {"tool", "description", NULL, NULL, offsetof(ToolSpec, description), KEY_TEXT, TOOL_DESCRIPTION},
+    {"tool", "command", set_tool_command, NULL, 0, 0, -1},
+    {"tool", "secret", add_tool_secret, reset_tool_secrets, 0, KEY_LIST, -1},
+    {"tool", "args", set_tool_args, NULL, 0, 0, -1},
+    {"tool", "rule", NULL, NULL, offsetof(ToolSpec, rule), KEY_TEXT, TOOL_RULE},
+    {"tool", "approve", NULL, NULL, offsetof(ToolSpec, approve), KEY_TEXT, TOOL_APPROVE},
+    {"tool", "cost", set_tool_cost, NULL, 0, 0, -1},
+    {"tool", "max_cost", set_tool_cost, NULL, 1, 0, -1},
+    {"tool", "rate", set_tool_rate, NULL, 0, 0, -1},
+    {"tool", "timeout", set_tool_timeout, NULL, 0, 0, -1},
 };
 
 static bool section_known(const char *section)
@@ -1085,8 +1090,8 @@ static int apply_value(Loader *l, const KeyInfo *k, const Where *w, const char *
 		if (r < 0 || continuation)
 			return r; /* the origin stays the key's first line */
 		return set_string(w->tool ? &w->tool->origins[k->field] : &l->plan->origins[k->field], w->origin) < 0
-			       ? oom(l)
-			       : 0;
+			   ? oom(l)
+			   : 0;
 	}
 	if (!(k->flags & KEY_LIST))
 		return k->parse(l, w, value, k->arg);
@@ -1099,7 +1104,7 @@ static int apply_value(Loader *l, const KeyInfo *k, const Where *w, const char *
 		return bad_value(l, w, value, k->key, "unterminated double quote");
 	if (r < 0)
 		return oom(l);
-	STRV_FOREACH(s, words) {
+	STRV_FOREACH (s, words) {
 		r = k->parse(l, w, *s, k->arg);
 		if (r < 0)
 			return r;
@@ -1110,7 +1115,7 @@ static int apply_value(Loader *l, const KeyInfo *k, const Where *w, const char *
 static int apply_entry(Loader *l, const char *path, const Entry *e)
 {
 	char origin[PATH_MAX + 16];
-	Where w = { .origin = origin, .section = e->section, .key = e->key };
+	Where w = {.origin = origin, .section = e->section, .key = e->key};
 	const char *kind = e->section, *tool;
 	const KeyInfo *k;
 
@@ -1123,8 +1128,10 @@ static int apply_entry(Loader *l, const char *path, const Entry *e)
 		kind = "tool";
 		tool += strspn(tool, " \t");
 		if (!name_valid(tool, TOOL_NAME_MAX))
-			return fail(l, -EINVAL, "%s:%u: invalid tool name '%s' in [%s]: expected up to %d letters, digits, "
-				    "'.', '_' or '-'", path, e->section_line, tool, e->section, TOOL_NAME_MAX);
+			return fail(l, -EINVAL,
+				    "%s:%u: invalid tool name '%s' in [%s]: expected up to %d letters, digits, "
+				    "'.', '_' or '-'",
+				    path, e->section_line, tool, e->section, TOOL_NAME_MAX);
 		snprintf(header, sizeof(header), "%s:%u", path, e->section_line);
 		if (tool_get(l, tool, &w.tool) < 0 || set_string(&w.tool->origins[TOOL_SECTION], header) < 0)
 			return oom(l);
@@ -1135,8 +1142,8 @@ static int apply_entry(Loader *l, const char *path, const Entry *e)
 	if (!k)
 		return fail(l, -EINVAL, "%s: unknown key '%s' in [%s]", origin, e->key, e->section);
 	if (e->continuation && !(k->flags & (KEY_LIST | KEY_TEXT)))
-		return fail(l, -EINVAL, "%s: indented line continues '%s' in [%s], which takes one value", origin, e->key,
-			    e->section);
+		return fail(l, -EINVAL, "%s: indented line continues '%s' in [%s], which takes one value", origin,
+			    e->key, e->section);
 	if (!k->parse && !(k->flags & KEY_TEXT))
 		return 0; /* version, include: see load_file() */
 	return apply_value(l, k, &w, e->value, e->continuation);
@@ -1146,11 +1153,11 @@ static int apply_entry(Loader *l, const char *path, const Entry *e)
 
 typedef struct Reader {
 	const char *p, *end;
-	unsigned line;        /* the line last handed to inih */
-	unsigned header_line; /* the last line that looked like a [section] header */
-	unsigned long_line;   /* the first line too long for inih's buffer */
+	unsigned line;	       /* the line last handed to inih */
+	unsigned header_line;  /* the last line that looked like a [section] header */
+	unsigned long_line;    /* the first line too long for inih's buffer */
 	unsigned long_section; /* the first header whose name inih would cut */
-	int max_line;         /* characters of a line that fit inih's buffer */
+	int max_line;	       /* characters of a line that fit inih's buffer */
 	bool indented;
 	bool oom;
 	ParsedFile *pf;
@@ -1197,9 +1204,9 @@ static int reader_entry(void *userdata, const char *section, const char *name, c
 	ParsedFile *pf = rd->pf;
 	const Entry *prev = pf->n_entries ? &pf->entries[pf->n_entries - 1] : NULL;
 	Entry *n, e = {
-		.line = rd->line,
-		.section_line = rd->header_line ? rd->header_line : rd->line,
-	};
+		      .line = rd->line,
+		      .section_line = rd->header_line ? rd->header_line : rd->line,
+		  };
 
 	/* inih continues the previous key on an indented line, and calls us
 	 * again with that key's name. */
@@ -1228,7 +1235,7 @@ oom:
 static int parse_file(Loader *l, const char *path, const char *data, size_t size, ParsedFile *ret)
 {
 	_cleanup_(parsed_file_done) ParsedFile pf = {};
-	Reader rd = { .p = data, .end = data + size, .pf = &pf };
+	Reader rd = {.p = data, .end = data + size, .pf = &pf};
 	int r;
 
 	if (memchr(data, 0, size))
@@ -1241,12 +1248,13 @@ static int parse_file(Loader *l, const char *path, const char *data, size_t size
 	if (r < 0)
 		return fail(l, -EIO, "%s: cannot parse", path);
 	if (rd.long_line)
-		return fail(l, -EINVAL, "%s:%u: line too long: at most %d characters; split the list over several lines",
-			    path, rd.long_line, rd.max_line);
+		return fail(l, -EINVAL,
+			    "%s:%u: line too long: at most %d characters; split the list over several lines", path,
+			    rd.long_line, rd.max_line);
 	if (rd.long_section)
 		return fail(l, -EINVAL, "%s:%u: section name too long: at most 49 characters", path, rd.long_section);
 	*ret = pf;
-	pf = (ParsedFile) {};
+	pf = (ParsedFile){};
 	return 0;
 }
 
@@ -1284,8 +1292,23 @@ static int search_path(Loader *l, char ***ret)
 		return 0;
 	}
 	if (!isempty(env)) {
+		_cleanup_free_ char *cwd = NULL;
 		if (strv_split(env, ":", &dirs) < 0)
 			return -ENOMEM;
+		/* Relative entries are taken from the current directory now, so
+		 * every path the plan and its errors name is absolute. */
+		for (size_t i = 0; dirs[i]; i++) {
+			char *a;
+			if (dirs[i][0] == '/')
+				continue;
+			if (!cwd && !(cwd = getcwd(NULL, 0)))
+				return negative_errno();
+			a = strjoin(cwd, "/", dirs[i], NULL);
+			if (!a)
+				return -ENOMEM;
+			free(dirs[i]);
+			dirs[i] = a;
+		}
 	} else {
 		_cleanup_free_ char *user = NULL;
 		const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
@@ -1313,8 +1336,7 @@ static int search_path(Loader *l, char ***ret)
  * top file), then <search>/profiles/NAME.ini. A PATH (with a '/'): relative to
  * dir, or to the current directory for the top file. Returns the path as it
  * will be shown, and the open file. */
-static int find_profile(Loader *l, const char *dir, const char *what, const char *where, char **ret_path,
-			int *ret_fd)
+static int find_profile(Loader *l, const char *dir, const char *what, const char *where, char **ret_path, int *ret_fd)
 {
 	_cleanup_strv_free_ char **tried = NULL;
 	_cleanup_free_ char *joined = NULL;
@@ -1331,8 +1353,7 @@ static int find_profile(Loader *l, const char *dir, const char *what, const char
 			while (startswith(rel, "./"))
 				rel += 2;
 			p = strjoin(dir, "/", rel, NULL);
-		}
-		else if ((cwd = getcwd(NULL, 0)))
+		} else if ((cwd = getcwd(NULL, 0)))
 			p = strjoin(streq(cwd, "/") ? "" : cwd, "/", startswith(what, "./") ?: what, NULL);
 		else
 			return fail(l, -errno, "cannot find the current directory: %s", strerror(errno));
@@ -1340,7 +1361,8 @@ static int find_profile(Loader *l, const char *dir, const char *what, const char
 			return oom(l);
 		fd = open(p, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 		if (fd < 0)
-			return fail(l, -errno, AT_FMT "cannot open profile '%s': %s", AT_ARGS(where), p, strerror(errno));
+			return fail(l, -errno, AT_FMT "cannot open profile '%s': %s", AT_ARGS(where), p,
+				    strerror(errno));
 		*ret_path = TAKE_PTR(p);
 		*ret_fd = fd;
 		return 0;
@@ -1349,15 +1371,18 @@ static int find_profile(Loader *l, const char *dir, const char *what, const char
 		return fail(l, -EINVAL, AT_FMT "invalid profile name '%s': expected letters, digits, '.', '_' or '-'",
 			    AT_ARGS(where), what);
 	r = search_path(l, &search);
-	if (r < 0)
+	if (r == -ENOMEM)
 		return oom(l);
+	if (r < 0)
+		return fail(l, r, "cannot find the current directory: %s", strerror(-r));
 	for (size_t i = dir ? 0 : 1;; i++) {
 		_cleanup_free_ char *p = NULL;
 		int fd;
 
 		if (i > 0 && !search[i - 1])
 			break;
-		p = i == 0 ? strjoin(dir, "/", what, ".ini", NULL) : strjoin(search[i - 1], "/profiles/", what, ".ini", NULL);
+		p = i == 0 ? strjoin(dir, "/", what, ".ini", NULL)
+			   : strjoin(search[i - 1], "/profiles/", what, ".ini", NULL);
 		if (!p)
 			return oom(l);
 		fd = open(p, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -1369,7 +1394,8 @@ static int find_profile(Loader *l, const char *dir, const char *what, const char
 		/* Only a missing file moves on: an unreadable one is an error, not a
 		 * reason to quietly take the next one on the path. */
 		if (errno != ENOENT && errno != ENOTDIR)
-			return fail(l, -errno, AT_FMT "cannot open profile '%s': %s", AT_ARGS(where), p, strerror(errno));
+			return fail(l, -errno, AT_FMT "cannot open profile '%s': %s", AT_ARGS(where), p,
+				    strerror(errno));
 		if (strv_push(&tried, p) < 0)
 			return oom(l);
 		p = NULL;
@@ -1401,7 +1427,7 @@ static int load_includes(Loader *l, const char *path, const ParsedFile *pf)
 		snprintf(origin, sizeof(origin), "%s:%u", path, e->line);
 		if (split_words(e->value, ",", &words) < 0)
 			return oom(l);
-		STRV_FOREACH(w, words) {
+		STRV_FOREACH (w, words) {
 			char *found = NULL;
 			int fd = -EBADF;
 			int r = find_profile(l, dir, *w, origin, &found, &fd);
@@ -1431,10 +1457,11 @@ static int load_file(Loader *l, char *path_, int fd_, const char *included_at)
 	int r;
 
 	if (fstat(fd, &st) < 0)
-		return fail(l, -errno, AT_FMT "cannot read profile '%s': %s", AT_ARGS(included_at), path, strerror(errno));
+		return fail(l, -errno, AT_FMT "cannot read profile '%s': %s", AT_ARGS(included_at), path,
+			    strerror(errno));
 	if (!S_ISREG(st.st_mode))
-		return fail(l, S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL, AT_FMT "cannot read profile '%s': not a regular file",
-			    AT_ARGS(included_at), path);
+		return fail(l, S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL,
+			    AT_FMT "cannot read profile '%s': not a regular file", AT_ARGS(included_at), path);
 	for (size_t i = 0; i < depth; i++) {
 		_cleanup_free_ char *chain = NULL;
 		if (l->stack[i].dev != st.st_dev || l->stack[i].ino != st.st_ino)
@@ -1451,13 +1478,15 @@ static int load_file(Loader *l, char *path_, int fd_, const char *included_at)
 	if (depth >= INCLUDE_DEPTH_MAX)
 		return fail(l, -ELOOP, "%s: includes nested more than %d deep", included_at, INCLUDE_DEPTH_MAX);
 	if (st.st_size > PROFILE_SIZE_MAX)
-		return fail(l, -EFBIG, "%s: larger than %d bytes; a profile is a small text file", path, PROFILE_SIZE_MAX);
+		return fail(l, -EFBIG, "%s: larger than %d bytes; a profile is a small text file", path,
+			    PROFILE_SIZE_MAX);
 	data = malloc((size_t) st.st_size + 2);
 	if (!data)
 		return oom(l);
 	n = loop_read(fd, data, (size_t) st.st_size + 1);
 	if (n < 0)
-		return fail(l, (int) n, AT_FMT "cannot read profile '%s': %s", AT_ARGS(included_at), path, strerror((int) -n));
+		return fail(l, (int) n, AT_FMT "cannot read profile '%s': %s", AT_ARGS(included_at), path,
+			    strerror((int) -n));
 	if (n > st.st_size)
 		return fail(l, -EBUSY, "%s: changed while it was read", path);
 	data[n] = 0;
@@ -1468,7 +1497,8 @@ static int load_file(Loader *l, char *path_, int fd_, const char *included_at)
 		const Entry *e = &pf.entries[i];
 		if (streq(e->section, "profile") && streq(e->key, "version")) {
 			if (!streq(e->value, PROFILE_VERSION))
-				return fail(l, -EINVAL, "%s:%u: unsupported version '%s' in [profile]: expected " PROFILE_VERSION,
+				return fail(l, -EINVAL,
+					    "%s:%u: unsupported version '%s' in [profile]: expected " PROFILE_VERSION,
 					    path, e->line, e->value);
 			have_version = true;
 		}
@@ -1478,7 +1508,7 @@ static int load_file(Loader *l, char *path_, int fd_, const char *included_at)
 	if (!l->plan->profile_path && !(l->plan->profile_path = strdup(path)))
 		return oom(l);
 
-	l->stack[depth] = (IncludeFrame) { .path = path, .dev = st.st_dev, .ino = st.st_ino };
+	l->stack[depth] = (IncludeFrame){.path = path, .dev = st.st_dev, .ino = st.st_ino};
 	l->depth++;
 	r = load_includes(l, path, &pf);
 	l->depth--;
@@ -1500,8 +1530,8 @@ static int set_identity(Loader *l, const char *option, const char *value, char *
 	if (!value)
 		return 0;
 	if (!name_valid(value, 64))
-		return fail(l, -EINVAL, "%s: invalid name '%s': expected up to 64 letters, digits, '.', '_' or '-'", option,
-			    value);
+		return fail(l, -EINVAL, "%s: invalid name '%s': expected up to 64 letters, digits, '.', '_' or '-'",
+			    option, value);
 	if (set_string(field, value) < 0)
 		return oom(l);
 	return set_origin(l, f, option);
@@ -1510,8 +1540,8 @@ static int set_identity(Loader *l, const char *option, const char *value, char *
 static int apply_option_list(Loader *l, const char *option, const char *key, char **values,
 			     int (*add)(Loader *l, const Where *w, const char *word, size_t arg), size_t arg)
 {
-	Where w = { .origin = option, .key = key };
-	STRV_FOREACH(v, values) {
+	Where w = {.origin = option, .key = key};
+	STRV_FOREACH (v, values) {
 		int r = add(l, &w, *v, arg);
 		if (r < 0)
 			return r;
@@ -1528,12 +1558,12 @@ static int apply_overrides(Loader *l, const ProfileOverrides *o)
 		int (*set)(Loader *l, const Where *w, const char *value, size_t arg);
 		size_t arg;
 	} scalars[] = {
-		{ "--workdir", "workdir", offsetof(ProfileOverrides, workdir), set_workdir, 0 },
-		{ "--net", "mode", offsetof(ProfileOverrides, net), set_net_mode, 0 },
-		{ "--memory", "memory", offsetof(ProfileOverrides, memory), set_limit, PLAN_MEMORY },
-		{ "--cpu", "cpu", offsetof(ProfileOverrides, cpu), set_limit, PLAN_CPU },
-		{ "--pids", "pids", offsetof(ProfileOverrides, pids), set_limit, PLAN_PIDS },
-		{ "--timeout", "wall", offsetof(ProfileOverrides, timeout), set_limit, PLAN_WALL },
+	    {"--workdir", "workdir", offsetof(ProfileOverrides, workdir), set_workdir, 0},
+	    {"--net", "mode", offsetof(ProfileOverrides, net), set_net_mode, 0},
+	    {"--memory", "memory", offsetof(ProfileOverrides, memory), set_limit, PLAN_MEMORY},
+	    {"--cpu", "cpu", offsetof(ProfileOverrides, cpu), set_limit, PLAN_CPU},
+	    {"--pids", "pids", offsetof(ProfileOverrides, pids), set_limit, PLAN_PIDS},
+	    {"--timeout", "wall", offsetof(ProfileOverrides, timeout), set_limit, PLAN_WALL},
 	};
 	int r;
 
@@ -1545,7 +1575,7 @@ static int apply_overrides(Loader *l, const ProfileOverrides *o)
 		return r;
 	for (size_t i = 0; i < ARRAY_SIZE(scalars); i++) {
 		const char *v = *(const char *const *) ((const char *) o + scalars[i].offset);
-		Where w = { .origin = scalars[i].option, .key = scalars[i].key };
+		Where w = {.origin = scalars[i].option, .key = scalars[i].key};
 		if (!v)
 			continue;
 		if (isempty(v))
@@ -1559,8 +1589,8 @@ static int apply_overrides(Loader *l, const ProfileOverrides *o)
 	    (r = apply_option_list(l, "--tmpfs", "tmpfs", o->tmpfs, add_tmpfs, 0)) < 0 ||
 	    (r = apply_option_list(l, "--allow", "allow", o->allow, add_allow, 0)) < 0)
 		return r;
-	STRV_FOREACH(e, o->env) {
-		Where w = { .origin = "--env", .key = "env" };
+	STRV_FOREACH (e, o->env) {
+		Where w = {.origin = "--env", .key = "env"};
 		r = strchr(*e, '=') ? add_env_set(l, &w, *e, 0) : add_env_keep(l, &w, *e, 0);
 		if (r < 0)
 			return r;
@@ -1597,8 +1627,10 @@ static int resolve_workdir(Loader *l)
 		return fail(l, -ENOTDIR, "%s: cannot use workdir '%s': %s", at, real, strerror(ENOTDIR));
 	/* The whole host read-write at /work is never what anyone meant. */
 	if (streq(real, "/"))
-		return fail(l, -EINVAL, "%s: refusing '/' as the workdir; cd into a project directory, pass --workdir DIR, "
-			    "or set workdir = none", at);
+		return fail(l, -EINVAL,
+			    "%s: refusing '/' as the workdir; cd into a project directory, pass --workdir DIR, "
+			    "or set workdir = none",
+			    at);
 	free(p->workdir);
 	p->workdir = TAKE_PTR(real);
 	return 0;
@@ -1607,7 +1639,7 @@ static int resolve_workdir(Loader *l)
 static int check_mount(Loader *l, MountSpec *m)
 {
 	const Plan *p = l->plan;
-	static const char *const owned[] = { "/proc", "/dev", "/tmp" };
+	static const char *const owned[] = {"/proc", "/dev", "/tmp"};
 	const char *key = mount_key(m->kind);
 	struct stat st;
 
@@ -1620,8 +1652,10 @@ static int check_mount(Loader *l, MountSpec *m)
 				    m->origin, key, m->dest, owned[i],
 				    streq(owned[i], "/tmp") ? " (size it with [limits] tmp)" : "");
 	if (p->workdir && path_under(m->dest, "/work") && !(m->kind == MOUNT_MASK && !streq(m->dest, "/work")))
-		return fail(l, -EINVAL, "%s: %s destination '%s' is inside the workdir mounted at /work; set workdir = none "
-			    "to use /work", m->origin, key, m->dest);
+		return fail(l, -EINVAL,
+			    "%s: %s destination '%s' is inside the workdir mounted at /work; set workdir = none "
+			    "to use /work",
+			    m->origin, key, m->dest);
 	if (m->kind == MOUNT_TMPFS && m->size == 0 && p->tmp_size != LIMIT_UNSET)
 		m->size = p->tmp_size;
 	if (m->kind != MOUNT_RO && m->kind != MOUNT_RO_TRY && m->kind != MOUNT_RW)
@@ -1655,12 +1689,13 @@ static int finalize_mounts(Loader *l)
 	int r;
 
 	if (p->home_tmpfs) {
-		Where w = { .origin = p->origins[PLAN_HOME], .key = "home" };
+		Where w = {.origin = p->origins[PLAN_HOME], .key = "home"};
 		_cleanup_free_ char *d = strdup(HOME_DIR);
 		for (size_t i = 0; i < p->n_mounts; i++)
 			if (path_under(p->mounts[i].dest, HOME_DIR))
 				return fail(l, -EINVAL, "%s: %s destination '%s' collides with home = tmpfs at %s",
-					    p->mounts[i].origin, mount_key(p->mounts[i].kind), p->mounts[i].dest, HOME_DIR);
+					    p->mounts[i].origin, mount_key(p->mounts[i].kind), p->mounts[i].dest,
+					    HOME_DIR);
 		if (!d)
 			return oom(l);
 		r = mounts_put(l, MOUNT_TMPFS, NULL, TAKE_PTR(d), 0, w.origin);
@@ -1690,7 +1725,7 @@ static int finalize_mounts(Loader *l)
 
 static int finalize_budget(Loader *l)
 {
-	static const char *const names[] = { "cpu", "wall", "hold" };
+	static const char *const names[] = {"cpu", "wall", "hold"};
 	Plan *p = l->plan;
 
 	for (size_t i = 0; i < 3; i++) {
@@ -1718,8 +1753,8 @@ static int finalize_tools(Loader *l)
 		if (!t->command)
 			return fail(l, -EINVAL, "%s: [tool %s] has no command", t->origins[TOOL_SECTION], t->name);
 		if (t->origins[TOOL_COST] && t->origins[TOOL_MAX_COST] && t->max_cost < t->cost)
-			return fail(l, -EINVAL, "%s: max_cost of [tool %s] is less than its cost", t->origins[TOOL_MAX_COST],
-				    t->name);
+			return fail(l, -EINVAL, "%s: max_cost of [tool %s] is less than its cost",
+				    t->origins[TOOL_MAX_COST], t->name);
 	}
 	return 0;
 }
@@ -1758,15 +1793,15 @@ int profile_load(const char *name_or_path, const ProfileOverrides *o, Plan **ret
 	plan = calloc(1, sizeof(Plan));
 	if (!plan)
 		return -ENOMEM;
-	*plan = (Plan) {
-		.net = NET_NONE,
-		.memory = LIMIT_UNSET,
-		.swap = LIMIT_UNSET,
-		.cpu = LIMIT_UNSET,
-		.pids = LIMIT_UNSET,
-		.wall_usec = LIMIT_UNSET,
-		.nofile = LIMIT_UNSET,
-		.tmp_size = LIMIT_UNSET,
+	*plan = (Plan){
+	    .net = NET_NONE,
+	    .memory = LIMIT_UNSET,
+	    .swap = LIMIT_UNSET,
+	    .cpu = LIMIT_UNSET,
+	    .pids = LIMIT_UNSET,
+	    .wall_usec = LIMIT_UNSET,
+	    .nofile = LIMIT_UNSET,
+	    .tmp_size = LIMIT_UNSET,
 	};
 	l.plan = plan;
 	if (!(plan->profile_name = strdup(name_or_path)) || !(plan->workdir = strdup("cwd"))) {
@@ -1920,7 +1955,8 @@ static void print_tool(FILE *f, const ToolSpec *t)
 	if (t->rate)
 		print_kv(f, "rate", t->rate, t->origins[TOOL_RATE]);
 	if (t->timeout_usec)
-		print_kv(f, "timeout", units_format_duration(buf, sizeof(buf), t->timeout_usec), t->origins[TOOL_TIMEOUT]);
+		print_kv(f, "timeout", units_format_duration(buf, sizeof(buf), t->timeout_usec),
+			 t->origins[TOOL_TIMEOUT]);
 }
 
 int profile_print(const Plan *p, FILE *f)
@@ -1989,7 +2025,7 @@ int profile_print(const Plan *p, FILE *f)
 	fputs("\n; command:", f);
 	if (!p->argv)
 		fputs(" (none)", f);
-	STRV_FOREACH(a, p->argv) {
+	STRV_FOREACH (a, p->argv) {
 		fputc(' ', f);
 		print_word(f, *a);
 	}

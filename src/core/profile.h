@@ -18,13 +18,13 @@ typedef struct ProfileOverrides {
 	const char *tenant, *project, *user;
 	const char *workdir; /* PATH (relative to the current directory) | cwd | none */
 	char **ro_binds;     /* SRC[:DST]; a relative SRC is relative to the current directory */
-	char **binds;        /* SRC[:DST], read-write */
-	char **tmpfs;        /* DST[:SIZE] */
-	char **env;          /* NAME (keep) or NAME=VALUE (set) */
+	char **binds;	     /* SRC[:DST], read-write */
+	char **tmpfs;	     /* DST[:SIZE] */
+	char **env;	     /* NAME (keep) or NAME=VALUE (set) */
 	const char *net;     /* none | proxy | filtered */
-	char **allow;        /* host:port, cidr:port */
+	char **allow;	     /* host:port, cidr:port */
 	const char *memory, *cpu, *pids, *timeout;
-	char **argv;         /* the command */
+	char **argv; /* the command */
 } ProfileOverrides;
 
 /* Loads NAME or PATH (a PATH contains a '/'; NULL means "default"), applies

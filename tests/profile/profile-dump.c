@@ -56,17 +56,32 @@ static int bench(const char *profile, const ProfileOverrides *o, long n)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_TENANT = 256, OPT_PROJECT, OPT_USER, OPT_WORKDIR, OPT_RO_BIND, OPT_BIND, OPT_TMPFS, OPT_ENV,
-	       OPT_NET, OPT_ALLOW, OPT_MEMORY, OPT_CPU, OPT_PIDS, OPT_TIMEOUT, OPT_BENCH };
+	enum {
+		OPT_TENANT = 256,
+		OPT_PROJECT,
+		OPT_USER,
+		OPT_WORKDIR,
+		OPT_RO_BIND,
+		OPT_BIND,
+		OPT_TMPFS,
+		OPT_ENV,
+		OPT_NET,
+		OPT_ALLOW,
+		OPT_MEMORY,
+		OPT_CPU,
+		OPT_PIDS,
+		OPT_TIMEOUT,
+		OPT_BENCH
+	};
 	static const struct option options[] = {
-		{ "tenant", required_argument, NULL, OPT_TENANT },   { "project", required_argument, NULL, OPT_PROJECT },
-		{ "user", required_argument, NULL, OPT_USER },       { "workdir", required_argument, NULL, OPT_WORKDIR },
-		{ "ro-bind", required_argument, NULL, OPT_RO_BIND }, { "bind", required_argument, NULL, OPT_BIND },
-		{ "tmpfs", required_argument, NULL, OPT_TMPFS },     { "env", required_argument, NULL, OPT_ENV },
-		{ "net", required_argument, NULL, OPT_NET },         { "allow", required_argument, NULL, OPT_ALLOW },
-		{ "memory", required_argument, NULL, OPT_MEMORY },   { "cpu", required_argument, NULL, OPT_CPU },
-		{ "pids", required_argument, NULL, OPT_PIDS },       { "timeout", required_argument, NULL, OPT_TIMEOUT },
-		{ "bench", required_argument, NULL, OPT_BENCH },     {},
+	    {"tenant", required_argument, NULL, OPT_TENANT},   {"project", required_argument, NULL, OPT_PROJECT},
+	    {"user", required_argument, NULL, OPT_USER},       {"workdir", required_argument, NULL, OPT_WORKDIR},
+	    {"ro-bind", required_argument, NULL, OPT_RO_BIND}, {"bind", required_argument, NULL, OPT_BIND},
+	    {"tmpfs", required_argument, NULL, OPT_TMPFS},     {"env", required_argument, NULL, OPT_ENV},
+	    {"net", required_argument, NULL, OPT_NET},	       {"allow", required_argument, NULL, OPT_ALLOW},
+	    {"memory", required_argument, NULL, OPT_MEMORY},   {"cpu", required_argument, NULL, OPT_CPU},
+	    {"pids", required_argument, NULL, OPT_PIDS},       {"timeout", required_argument, NULL, OPT_TIMEOUT},
+	    {"bench", required_argument, NULL, OPT_BENCH},     {},
 	};
 	_cleanup_strv_free_ char **ro = NULL, **rw = NULL, **tmpfs = NULL, **env = NULL, **allow = NULL;
 	_cleanup_free_ char *error = NULL;

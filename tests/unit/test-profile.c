@@ -28,7 +28,7 @@
 #endif
 
 static char dir[PATH_MAX - 64]; /* the test's directory: KDC_CONFIG_PATH, with profiles/ and wd/ */
-static char wd[PATH_MAX];       /* dir/wd, the current directory */
+static char wd[PATH_MAX];	/* dir/wd, the current directory */
 
 static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -424,8 +424,9 @@ START_TEST(comments_and_quotes)
 			 "set = \"Y=say \\\"hi\\\" \\\\o/\" Z=\"\"\n");
 	p = load_ok("t", NULL);
 	ck_assert_str_eq(strv_join(p->env_set, "|"), "X=a;b|Y=say \"hi\" \\o/|Z=");
-	body_fails("[env]\nset = \"A=unterminated\n",
-		   "@/profiles/t.ini:4: invalid value '\"A=unterminated' for 'set' in [env]: unterminated double quote");
+	body_fails(
+	    "[env]\nset = \"A=unterminated\n",
+	    "@/profiles/t.ini:4: invalid value '\"A=unterminated' for 'set' in [env]: unterminated double quote");
 }
 END_TEST
 
@@ -435,8 +436,9 @@ START_TEST(structure_errors)
 {
 	body_fails("[limits]\nmemroy = 1G\n", "@/profiles/t.ini:4: unknown key 'memroy' in [limits]");
 	body_fails("\n[limitz]\n\nmemory = 1G\n", "@/profiles/t.ini:4: unknown section [limitz]");
-	body_fails("[tool]\ncommand = /x\n",
-		   "@/profiles/t.ini:3: invalid tool name '' in [tool]: expected up to 40 letters, digits, '.', '_' or '-'");
+	body_fails(
+	    "[tool]\ncommand = /x\n",
+	    "@/profiles/t.ini:3: invalid tool name '' in [tool]: expected up to 40 letters, digits, '.', '_' or '-'");
 	body_fails("[toolbox]\ncommand = /x\n", "@/profiles/t.ini:3: unknown section [toolbox]");
 	body_fails("[limits]\nno equals sign\n",
 		   "@/profiles/t.ini:4: syntax error: expected [section], key = value, or a comment");
@@ -480,7 +482,8 @@ START_TEST(long_lines)
 
 	snprintf(line, sizeof(line), "description = %0*d", 199 - 14, 0);
 	snprintf(body, sizeof(body), "%s\n[limitz]\n", line);
-	body_fails(body, "@/profiles/t.ini:3: line too long: at most 198 characters; split the list over several lines");
+	body_fails(body,
+		   "@/profiles/t.ini:3: line too long: at most 198 characters; split the list over several lines");
 
 	/* inih would cut a section name after 49 characters, silently */
 	body_fails("[tool abcdefghijabcdefghijabcdefghijabcdefghijabcde]\ncommand = /x\n",
@@ -495,65 +498,112 @@ START_TEST(value_errors)
 	static const struct {
 		const char *body, *error;
 	} cases[] = {
-		{ "[limits]\nmemory = 512Q\n", "invalid value '512Q' for 'memory' in [limits]: expected a size such as 512M" },
-		{ "[limits]\nmemory = 0\n", "invalid value '0' for 'memory' in [limits]: must be greater than 0" },
-		{ "[limits]\nmemory = -1G\n", "invalid value '-1G' for 'memory' in [limits]: expected a size such as 512M" },
-		{ "[limits]\nmemory = 99999999999999999999\n", "invalid value '99999999999999999999' for 'memory' in [limits]: out of range" },
-		{ "[limits]\nswap = lots\n", "invalid value 'lots' for 'swap' in [limits]: expected a size such as 512M" },
-		{ "[limits]\ncpu = 0\n", "invalid value '0' for 'cpu' in [limits]: must be greater than 0" },
-		{ "[limits]\ncpu = 0%\n", "invalid value '0%' for 'cpu' in [limits]: must be greater than 0" },
-		{ "[limits]\ncpu = 2 cores\n", "invalid value '2 cores' for 'cpu' in [limits]: expected cores such as 1.5 or a percentage such as 150%" },
-		{ "[limits]\ncpu = 150.05%\n", "invalid value '150.05%' for 'cpu' in [limits]: expected cores such as 1.5 or a percentage such as 150%" },
-		{ "[limits]\npids = 0\n", "invalid value '0' for 'pids' in [limits]: must be greater than 0" },
-		{ "[limits]\npids = 1.5\n", "invalid value '1.5' for 'pids' in [limits]: expected a whole number greater than 0" },
-		{ "[limits]\nwall = 0\n", "invalid value '0' for 'wall' in [limits]: must be greater than 0" },
-		{ "[limits]\nwall = 5 fortnights\n", "invalid value '5 fortnights' for 'wall' in [limits]: expected a duration such as 30s, 10m or 1h" },
-		{ "[limits]\nnofile = max\n", "invalid value 'max' for 'nofile' in [limits]: expected a whole number greater than 0" },
-		{ "[limits]\ntmp = max\n", "invalid value 'max' for 'tmp' in [limits]: expected a size such as 512M" },
-		{ "[limits]\ntmp = 0\n", "invalid value '0' for 'tmp' in [limits]: must be greater than 0" },
-		{ "[filesystem]\nro = usr\n", "invalid value 'usr' for 'ro' in [filesystem]: expected an absolute path without '..'" },
-		{ "[filesystem]\nro = /usr/../etc\n", "invalid value '/usr/../etc' for 'ro' in [filesystem]: expected an absolute path without '..'" },
-		{ "[filesystem]\nrw = /usr:data\n", "invalid value '/usr:data' for 'rw' in [filesystem]: expected an absolute path without '..'" },
-		{ "[filesystem]\ntmpfs = /x:0\n", "invalid value '/x:0' for 'tmpfs' in [filesystem]: expected DST[:SIZE] with a size such as 64M" },
-		{ "[filesystem]\ntmpfs = /x:1Q\n", "invalid value '/x:1Q' for 'tmpfs' in [filesystem]: expected DST[:SIZE] with a size such as 64M" },
-		{ "[filesystem]\nmask = relative\n", "invalid value 'relative' for 'mask' in [filesystem]: expected an absolute path without '..'" },
-		{ "[filesystem]\nworkdir = relative/dir\n", "invalid value 'relative/dir' for 'workdir' in [filesystem]: expected an absolute path, 'cwd' or 'none'" },
-		{ "[filesystem]\nhome = ramdisk\n", "invalid value 'ramdisk' for 'home' in [filesystem]: expected 'tmpfs' or 'none'" },
-		{ "[env]\nkeep = 1ABC\n", "invalid value '1ABC' for 'keep' in [env]: expected a variable name such as LANG" },
-		{ "[env]\nkeep = A-B\n", "invalid value 'A-B' for 'keep' in [env]: expected a variable name such as LANG" },
-		{ "[env]\nset = NOEQUALS\n", "invalid value 'NOEQUALS' for 'set' in [env]: expected NAME=value" },
-		{ "[env]\nset = =x\n", "invalid value '=x' for 'set' in [env]: expected NAME=value" },
-		{ "[network]\nmode = open\n", "invalid value 'open' for 'mode' in [network]: expected none, proxy or filtered" },
-		{ "[network]\nallow = example.com\n", "invalid value 'example.com' for 'allow' in [network]: expected host:port, *.domain:port, cidr:port or [ipv6]:port" },
-		{ "[network]\nallow = example.com:0\n", "invalid value 'example.com:0' for 'allow' in [network]: expected host:port, *.domain:port, cidr:port or [ipv6]:port" },
-		{ "[network]\nallow = example.com:65536\n", "invalid value 'example.com:65536' for 'allow' in [network]: expected host:port, *.domain:port, cidr:port or [ipv6]:port" },
-		{ "[network]\nallow = bad_host.com:443\n", "invalid value 'bad_host.com:443' for 'allow' in [network]: expected host:port, *.domain:port, cidr:port or [ipv6]:port" },
-		{ "[network]\nallow = fd00::1:443\n", "invalid value 'fd00::1:443' for 'allow' in [network]: expected host:port, *.domain:port, cidr:port or [ipv6]:port" },
-		{ "[network]\nallow = 198.51.100.7/24:443\n", "invalid value '198.51.100.7/24:443' for 'allow' in [network]: expected host:port, *.domain:port, cidr:port or [ipv6]:port" },
-		{ "[network]\nallow = 198.51.100.0/33:443\n", "invalid value '198.51.100.0/33:443' for 'allow' in [network]: expected host:port, *.domain:port, cidr:port or [ipv6]:port" },
-		{ "[network]\nallow = [fd00::/129]:443\n", "invalid value '[fd00::/129]:443' for 'allow' in [network]: expected host:port, *.domain:port, cidr:port or [ipv6]:port" },
-		{ "[seccomp]\ndeny = open,close\n", "invalid value 'open,close' for 'deny' in [seccomp]: expected syscall names such as ptrace, separated by blanks" },
-		{ "[seccomp]\non_violation = log\n", "invalid value 'log' for 'on_violation' in [seccomp]: expected errno or kill" },
-		{ "[sandbox]\ndegrade = memory,seccomp\n", "invalid value 'seccomp' for 'degrade' in [sandbox]: expected memory, cpu, pids, cgroup, egress-bpf, landlock or budget" },
-		{ "[sandbox]\nterminal = maybe\n", "invalid value 'maybe' for 'terminal' in [sandbox]: expected yes or no" },
-		{ "[sandbox]\nhostname = -bad\n", "invalid value '-bad' for 'hostname' in [sandbox]: expected a host name such as kdc (letters, digits, '-' and '.')" },
-		{ "[sandbox]\nhostname = a_b\n", "invalid value 'a_b' for 'hostname' in [sandbox]: expected a host name such as kdc (letters, digits, '-' and '.')" },
-		{ "[budget]\nunit = 5USD\n", "invalid value '5USD' for 'unit' in [budget]: expected a unit name such as USD" },
-		{ "[budget]\ncpu = 0.0001\n", "invalid value '0.0001' for 'cpu' in [budget]: expected an amount with its unit such as 0.50USD" },
-		{ "[budget]\nhold = -1USD\n", "invalid value '-1USD' for 'hold' in [budget]: must be 0 or more, and not that large" },
-		{ "[budget]\nwall = 0.0000001USD\n", "invalid value '0.0000001USD' for 'wall' in [budget]: expected an amount with its unit such as 0.50USD" },
-		{ "[tool t]\ncommand = bin/refund\n", "invalid value 'bin/refund' for 'command' in [tool t]: expected an absolute path to the program" },
-		{ "[tool t]\nsecret = STRIPE-KEY\n", "invalid value 'STRIPE-KEY' for 'secret' in [tool t]: expected a secret name such as STRIPE_KEY" },
-		{ "[tool t]\nargs = order:text\n", "invalid value 'order:text' for 'args' in [tool t]: expected NAME:TYPE with TYPE string, number, integer or boolean" },
-		{ "[tool t]\nargs = order\n", "invalid value 'order' for 'args' in [tool t]: expected NAME:TYPE with TYPE string, number, integer or boolean" },
-		{ "[tool t]\ncost = 1\n", "invalid value '1' for 'cost' in [tool t]: expected an amount with its unit such as 0.50USD" },
-		{ "[tool t]\nmax_cost = -1USD\n", "invalid value '-1USD' for 'max_cost' in [tool t]: must be 0 or more, and not that large" },
-		{ "[tool t]\nrate = 10\n", "invalid value '10' for 'rate' in [tool t]: expected COUNT/PERIOD [burst N] such as 10/min burst 5" },
-		{ "[tool t]\nrate = 0/min\n", "invalid value '0/min' for 'rate' in [tool t]: expected COUNT/PERIOD [burst N] such as 10/min burst 5" },
-		{ "[tool t]\nrate = 10/fortnight\n", "invalid value '10/fortnight' for 'rate' in [tool t]: expected COUNT/PERIOD [burst N] such as 10/min burst 5" },
-		{ "[tool t]\nrate = 10/min burst\n", "invalid value '10/min burst' for 'rate' in [tool t]: expected COUNT/PERIOD [burst N] such as 10/min burst 5" },
-		{ "[tool t]\nrate = 10/min burst 5 more\n", "invalid value '10/min burst 5 more' for 'rate' in [tool t]: expected COUNT/PERIOD [burst N] such as 10/min burst 5" },
-		{ "[tool t]\ntimeout = 0\n", "invalid value '0' for 'timeout' in [tool t]: expected a duration greater than 0 such as 20s" },
+	    {"[limits]\nmemory = 512Q\n",
+	     "invalid value '512Q' for 'memory' in [limits]: expected a size such as 512M"},
+	    {"[limits]\nmemory = 0\n", "invalid value '0' for 'memory' in [limits]: must be greater than 0"},
+	    {"[limits]\nmemory = -1G\n", "invalid value '-1G' for 'memory' in [limits]: expected a size such as 512M"},
+	    {"[limits]\nmemory = 99999999999999999999\n",
+	     "invalid value '99999999999999999999' for 'memory' in [limits]: out of range"},
+	    {"[limits]\nswap = lots\n", "invalid value 'lots' for 'swap' in [limits]: expected a size such as 512M"},
+	    {"[limits]\ncpu = 0\n", "invalid value '0' for 'cpu' in [limits]: must be greater than 0"},
+	    {"[limits]\ncpu = 0%\n", "invalid value '0%' for 'cpu' in [limits]: must be greater than 0"},
+	    {"[limits]\ncpu = 2 cores\n",
+	     "invalid value '2 cores' for 'cpu' in [limits]: expected cores such as 1.5 or a percentage such as 150%"},
+	    {"[limits]\ncpu = 150.05%\n",
+	     "invalid value '150.05%' for 'cpu' in [limits]: expected cores such as 1.5 or a percentage such as 150%"},
+	    {"[limits]\npids = 0\n", "invalid value '0' for 'pids' in [limits]: must be greater than 0"},
+	    {"[limits]\npids = 1.5\n",
+	     "invalid value '1.5' for 'pids' in [limits]: expected a whole number greater than 0"},
+	    {"[limits]\nwall = 0\n", "invalid value '0' for 'wall' in [limits]: must be greater than 0"},
+	    {"[limits]\nwall = 5 fortnights\n",
+	     "invalid value '5 fortnights' for 'wall' in [limits]: expected a duration such as 30s, 10m or 1h"},
+	    {"[limits]\nnofile = max\n",
+	     "invalid value 'max' for 'nofile' in [limits]: expected a whole number greater than 0"},
+	    {"[limits]\ntmp = max\n", "invalid value 'max' for 'tmp' in [limits]: expected a size such as 512M"},
+	    {"[limits]\ntmp = 0\n", "invalid value '0' for 'tmp' in [limits]: must be greater than 0"},
+	    {"[filesystem]\nro = usr\n",
+	     "invalid value 'usr' for 'ro' in [filesystem]: expected an absolute path without '..'"},
+	    {"[filesystem]\nro = /usr/../etc\n",
+	     "invalid value '/usr/../etc' for 'ro' in [filesystem]: expected an absolute path without '..'"},
+	    {"[filesystem]\nrw = /usr:data\n",
+	     "invalid value '/usr:data' for 'rw' in [filesystem]: expected an absolute path without '..'"},
+	    {"[filesystem]\ntmpfs = /x:0\n",
+	     "invalid value '/x:0' for 'tmpfs' in [filesystem]: expected DST[:SIZE] with a size such as 64M"},
+	    {"[filesystem]\ntmpfs = /x:1Q\n",
+	     "invalid value '/x:1Q' for 'tmpfs' in [filesystem]: expected DST[:SIZE] with a size such as 64M"},
+	    {"[filesystem]\nmask = relative\n",
+	     "invalid value 'relative' for 'mask' in [filesystem]: expected an absolute path without '..'"},
+	    {"[filesystem]\nworkdir = relative/dir\n",
+	     "invalid value 'relative/dir' for 'workdir' in [filesystem]: expected an absolute path, 'cwd' or 'none'"},
+	    {"[filesystem]\nhome = ramdisk\n",
+	     "invalid value 'ramdisk' for 'home' in [filesystem]: expected 'tmpfs' or 'none'"},
+	    {"[env]\nkeep = 1ABC\n", "invalid value '1ABC' for 'keep' in [env]: expected a variable name such as LANG"},
+	    {"[env]\nkeep = A-B\n", "invalid value 'A-B' for 'keep' in [env]: expected a variable name such as LANG"},
+	    {"[env]\nset = NOEQUALS\n", "invalid value 'NOEQUALS' for 'set' in [env]: expected NAME=value"},
+	    {"[env]\nset = =x\n", "invalid value '=x' for 'set' in [env]: expected NAME=value"},
+	    {"[network]\nmode = open\n",
+	     "invalid value 'open' for 'mode' in [network]: expected none, proxy or filtered"},
+	    {"[network]\nallow = example.com\n", "invalid value 'example.com' for 'allow' in [network]: expected "
+						 "host:port, *.domain:port, cidr:port or [ipv6]:port"},
+	    {"[network]\nallow = example.com:0\n", "invalid value 'example.com:0' for 'allow' in [network]: expected "
+						   "host:port, *.domain:port, cidr:port or [ipv6]:port"},
+	    {"[network]\nallow = example.com:65536\n", "invalid value 'example.com:65536' for 'allow' in [network]: "
+						       "expected host:port, *.domain:port, cidr:port or [ipv6]:port"},
+	    {"[network]\nallow = bad_host.com:443\n", "invalid value 'bad_host.com:443' for 'allow' in [network]: "
+						      "expected host:port, *.domain:port, cidr:port or [ipv6]:port"},
+	    {"[network]\nallow = fd00::1:443\n", "invalid value 'fd00::1:443' for 'allow' in [network]: expected "
+						 "host:port, *.domain:port, cidr:port or [ipv6]:port"},
+	    {"[network]\nallow = 198.51.100.7/24:443\n",
+	     "invalid value '198.51.100.7/24:443' for 'allow' in [network]: expected host:port, *.domain:port, "
+	     "cidr:port or [ipv6]:port"},
+	    {"[network]\nallow = 198.51.100.0/33:443\n",
+	     "invalid value '198.51.100.0/33:443' for 'allow' in [network]: expected host:port, *.domain:port, "
+	     "cidr:port or [ipv6]:port"},
+	    {"[network]\nallow = [fd00::/129]:443\n", "invalid value '[fd00::/129]:443' for 'allow' in [network]: "
+						      "expected host:port, *.domain:port, cidr:port or [ipv6]:port"},
+	    {"[seccomp]\ndeny = open,close\n", "invalid value 'open,close' for 'deny' in [seccomp]: expected syscall "
+					       "names such as ptrace, separated by blanks"},
+	    {"[seccomp]\non_violation = log\n",
+	     "invalid value 'log' for 'on_violation' in [seccomp]: expected errno or kill"},
+	    {"[sandbox]\ndegrade = memory,seccomp\n", "invalid value 'seccomp' for 'degrade' in [sandbox]: expected "
+						      "memory, cpu, pids, cgroup, egress-bpf, landlock or budget"},
+	    {"[sandbox]\nterminal = maybe\n", "invalid value 'maybe' for 'terminal' in [sandbox]: expected yes or no"},
+	    {"[sandbox]\nhostname = -bad\n", "invalid value '-bad' for 'hostname' in [sandbox]: expected a host name "
+					     "such as kdc (letters, digits, '-' and '.')"},
+	    {"[sandbox]\nhostname = a_b\n", "invalid value 'a_b' for 'hostname' in [sandbox]: expected a host name "
+					    "such as kdc (letters, digits, '-' and '.')"},
+	    {"[budget]\nunit = 5USD\n",
+	     "invalid value '5USD' for 'unit' in [budget]: expected a unit name such as USD"},
+	    {"[budget]\ncpu = 0.0001\n",
+	     "invalid value '0.0001' for 'cpu' in [budget]: expected an amount with its unit such as 0.50USD"},
+	    {"[budget]\nhold = -1USD\n",
+	     "invalid value '-1USD' for 'hold' in [budget]: must be 0 or more, and not that large"},
+	    {"[budget]\nwall = 0.0000001USD\n",
+	     "invalid value '0.0000001USD' for 'wall' in [budget]: expected an amount with its unit such as 0.50USD"},
+	    {"[tool t]\ncommand = bin/refund\n",
+	     "invalid value 'bin/refund' for 'command' in [tool t]: expected an absolute path to the program"},
+	    {"[tool t]\nsecret = STRIPE-KEY\n",
+	     "invalid value 'STRIPE-KEY' for 'secret' in [tool t]: expected a secret name such as STRIPE_KEY"},
+	    {"[tool t]\nargs = order:text\n", "invalid value 'order:text' for 'args' in [tool t]: expected NAME:TYPE "
+					      "with TYPE string, number, integer or boolean"},
+	    {"[tool t]\nargs = order\n", "invalid value 'order' for 'args' in [tool t]: expected NAME:TYPE with TYPE "
+					 "string, number, integer or boolean"},
+	    {"[tool t]\ncost = 1\n",
+	     "invalid value '1' for 'cost' in [tool t]: expected an amount with its unit such as 0.50USD"},
+	    {"[tool t]\nmax_cost = -1USD\n",
+	     "invalid value '-1USD' for 'max_cost' in [tool t]: must be 0 or more, and not that large"},
+	    {"[tool t]\nrate = 10\n",
+	     "invalid value '10' for 'rate' in [tool t]: expected COUNT/PERIOD [burst N] such as 10/min burst 5"},
+	    {"[tool t]\nrate = 0/min\n",
+	     "invalid value '0/min' for 'rate' in [tool t]: expected COUNT/PERIOD [burst N] such as 10/min burst 5"},
+	    {"[tool t]\nrate = 10/fortnight\n", "invalid value '10/fortnight' for 'rate' in [tool t]: expected "
+						"COUNT/PERIOD [burst N] such as 10/min burst 5"},
+	    {"[tool t]\nrate = 10/min burst\n", "invalid value '10/min burst' for 'rate' in [tool t]: expected "
+						"COUNT/PERIOD [burst N] such as 10/min burst 5"},
+	    {"[tool t]\nrate = 10/min burst 5 more\n", "invalid value '10/min burst 5 more' for 'rate' in [tool t]: "
+						       "expected COUNT/PERIOD [burst N] such as 10/min burst 5"},
+	    {"[tool t]\ntimeout = 0\n",
+	     "invalid value '0' for 'timeout' in [tool t]: expected a duration greater than 0 such as 20s"},
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -568,12 +618,12 @@ END_TEST
 START_TEST(values_accepted)
 {
 	static const char *const bodies[] = {
-		"[limits]\nmemory = 1.5G\nswap = 0\ncpu = 0.25\npids = max\nwall = 250ms\nnofile = 1\ntmp = 64MiB\n",
-		"[limits]\ncpu = max\nwall = infinity\nmemory = max\n",
-		"[network]\nallow = *:* 10.0.0.0/8:53 [::1]:8080 [fd00:6b64::/64]:443 *.example.com:443 a-b.c:1\n",
-		"[network]\nallow = 0.0.0.0/0:443,example.com:80\n",
-		"[sandbox]\ndegrade = memory cpu,pids, cgroup\nterminal = off\nhostname = a\n",
-		"[tool x.y-z_1]\ncommand = /bin/true\nrate = 100/1h\ntimeout = 1m\ncost = 0USD\n",
+	    "[limits]\nmemory = 1.5G\nswap = 0\ncpu = 0.25\npids = max\nwall = 250ms\nnofile = 1\ntmp = 64MiB\n",
+	    "[limits]\ncpu = max\nwall = infinity\nmemory = max\n",
+	    "[network]\nallow = *:* 10.0.0.0/8:53 [::1]:8080 [fd00:6b64::/64]:443 *.example.com:443 a-b.c:1\n",
+	    "[network]\nallow = 0.0.0.0/0:443,example.com:80\n",
+	    "[sandbox]\ndegrade = memory cpu,pids, cgroup\nterminal = off\nhostname = a\n",
+	    "[tool x.y-z_1]\ncommand = /bin/true\nrate = 100/1h\ntimeout = 1m\ncost = 0USD\n",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bodies); i++) {
 		put_profile("t", bodies[i]);
@@ -592,14 +642,15 @@ START_TEST(mount_rules)
 		   "@/profiles/t.ini:4: ro destination '/proc/x' is inside /proc, which kdc mounts itself");
 	body_fails("[filesystem]\ntmpfs = /dev/shm\n",
 		   "@/profiles/t.ini:4: tmpfs destination '/dev/shm' is inside /dev, which kdc mounts itself");
-	body_fails("[filesystem]\nrw = /usr:/tmp\n",
-		   "@/profiles/t.ini:4: rw destination '/tmp' is inside /tmp, which kdc mounts itself (size it with [limits] tmp)");
+	body_fails("[filesystem]\nrw = /usr:/tmp\n", "@/profiles/t.ini:4: rw destination '/tmp' is inside /tmp, which "
+						     "kdc mounts itself (size it with [limits] tmp)");
 	body_fails("[filesystem]\nro = /usr:/work/usr\n",
-		   "@/profiles/t.ini:4: ro destination '/work/usr' is inside the workdir mounted at /work; set workdir = none to use /work");
-	body_fails("[filesystem]\nmask = /work\n",
-		   "@/profiles/t.ini:4: mask destination '/work' is inside the workdir mounted at /work; set workdir = none to use /work");
+		   "@/profiles/t.ini:4: ro destination '/work/usr' is inside the workdir mounted at /work; set workdir "
+		   "= none to use /work");
+	body_fails("[filesystem]\nmask = /work\n", "@/profiles/t.ini:4: mask destination '/work' is inside the workdir "
+						   "mounted at /work; set workdir = none to use /work");
 	body_fails_r("[filesystem]\nro = /no/such/dir\n", -ENOENT,
-		   "@/profiles/t.ini:4: cannot use ro source '/no/such/dir': No such file or directory");
+		     "@/profiles/t.ini:4: cannot use ro source '/no/such/dir': No such file or directory");
 	body_fails("[filesystem]\nhome = tmpfs\ntmpfs = /home/x\n",
 		   "@/profiles/t.ini:5: tmpfs destination '/home/x' collides with home = tmpfs at /home");
 	/* /work is free without a workdir; a mask inside the workdir is fine */
@@ -641,8 +692,8 @@ START_TEST(mount_symlinks)
 	snprintf(missing, sizeof(missing), "%s/missing", dir);
 	ck_assert_int_eq(symlink("/usr/bin", abs_link), 0);
 	ck_assert_int_eq(symlink("nowhere", dangling), 0);
-	snprintf(body, sizeof(body), "[filesystem]\nro = %s\nro-try = %s %s\nrw = %s:/bin2\n", abs_link, dangling, missing,
-		 abs_link);
+	snprintf(body, sizeof(body), "[filesystem]\nro = %s\nro-try = %s %s\nrw = %s:/bin2\n", abs_link, dangling,
+		 missing, abs_link);
 	put_profile("t", body);
 	p = load_ok("t", NULL);
 	ck_assert_ptr_nonnull(m = find_mount(p, abs_link));
@@ -691,13 +742,14 @@ START_TEST(workdir_rules)
 		body_fails_r(body, -ENOTDIR, "@/profiles/t.ini:4: cannot use workdir '@/a-file': Not a directory");
 	}
 	body_fails_r("[filesystem]\nworkdir = /no/such/dir\n", -ENOENT,
-		   "@/profiles/t.ini:4: cannot use workdir '/no/such/dir': No such file or directory");
+		     "@/profiles/t.ini:4: cannot use workdir '/no/such/dir': No such file or directory");
 	body_fails("[filesystem]\nworkdir = /\n", "@/profiles/t.ini:4: refusing '/' as the workdir; cd into a project "
-						"directory, pass --workdir DIR, or set workdir = none");
+						  "directory, pass --workdir DIR, or set workdir = none");
 	ck_assert_int_eq(chdir("/"), 0);
 	put_profile("t", "");
-	load_fails("t", NULL, -EINVAL, "workdir = cwd (built-in default): refusing '/' as the workdir; cd into a project "
-				       "directory, pass --workdir DIR, or set workdir = none");
+	load_fails("t", NULL, -EINVAL,
+		   "workdir = cwd (built-in default): refusing '/' as the workdir; cd into a project "
+		   "directory, pass --workdir DIR, or set workdir = none");
 }
 END_TEST
 
@@ -712,7 +764,7 @@ START_TEST(include_merge_order)
 	ck_assert_str_eq(p->profile_path, PROFILE_FIXTURES "/child.ini");
 	ck_assert_str_eq(p->description, "child");
 	ck_assert_uint_eq(p->memory, 2u << 30); /* child.ini wins, though written before its include */
-	ck_assert_uint_eq(p->pids, 100);        /* from base.ini */
+	ck_assert_uint_eq(p->pids, 100);	/* from base.ini */
 	ck_assert_str_eq(strv_join(p->env_keep, " "), "BASE_KEPT CHILD_KEPT");
 	ck_assert_str_eq(strv_join(p->env_set, " "), "SHARED=base WHO=child");
 	ck_assert_str_eq(p->origins[PLAN_MEMORY], PROFILE_FIXTURES "/child.ini:3");
@@ -728,12 +780,12 @@ START_TEST(include_several_and_reset)
 
 	setenv("KDC_CONFIG_PATH", TOP_SRCDIR "/tests/unit", 1);
 	p = load_ok("multi", NULL);
-	ck_assert_uint_eq(p->memory, 3u << 30);          /* other.ini, after base.ini */
-	ck_assert_uint_eq(p->cpu, 500);                  /* other.ini */
-	ck_assert_str_eq(p->description, "base");        /* only base.ini sets it */
+	ck_assert_uint_eq(p->memory, 3u << 30);			     /* other.ini, after base.ini */
+	ck_assert_uint_eq(p->cpu, 500);				     /* other.ini */
+	ck_assert_str_eq(p->description, "base");		     /* only base.ini sets it */
 	ck_assert_str_eq(strv_join(p->env_keep, " "), "RESET_KEPT"); /* reset.ini emptied, then added */
-	ck_assert_ptr_null(find_mount(p, "/cache"));     /* reset.ini: tmpfs = */
-	ck_assert_ptr_nonnull(find_mount(p, "/usr"));    /* ro is another list */
+	ck_assert_ptr_null(find_mount(p, "/cache"));		     /* reset.ini: tmpfs = */
+	ck_assert_ptr_nonnull(find_mount(p, "/usr"));		     /* ro is another list */
 }
 END_TEST
 
@@ -757,8 +809,10 @@ START_TEST(include_errors)
 	load_fails("no-such", NULL, -ENOENT, "profile 'no-such' not found (searched %s/no-such.ini)", PROFILE_FIXTURES);
 	load_fails("./no-such.ini", NULL, -ENOENT, "cannot open profile '@/wd/no-such.ini': No such file or directory");
 	load_fails("../profiles", NULL, -EISDIR, "cannot read profile '@/wd/../profiles': not a regular file");
-	load_fails("bad name", NULL, -EINVAL, "invalid profile name 'bad name': expected letters, digits, '.', '_' or '-'");
-	load_fails(".hidden", NULL, -EINVAL, "invalid profile name '.hidden': expected letters, digits, '.', '_' or '-'");
+	load_fails("bad name", NULL, -EINVAL,
+		   "invalid profile name 'bad name': expected letters, digits, '.', '_' or '-'");
+	load_fails(".hidden", NULL, -EINVAL,
+		   "invalid profile name '.hidden': expected letters, digits, '.', '_' or '-'");
 }
 END_TEST
 
@@ -821,6 +875,13 @@ START_TEST(search_path_order)
 	put("b/profiles/x.ini", "[profile]\nversion = 1\ndescription = in b\n");
 	put("b/profiles/y.ini", "[profile]\nversion = 1\ndescription = only in b\n");
 
+	/* a relative entry is taken from the current directory */
+	setenv("KDC_CONFIG_PATH", "..", 1);
+	p = load_ok("x", NULL);
+	snprintf(both, sizeof(both), "%s/wd/../profiles/x.ini", dir);
+	ck_assert_str_eq(p->profile_path, both);
+	plan_free(p);
+
 	snprintf(both, sizeof(both), "%s::%s", a, b); /* an empty entry is skipped */
 	setenv("KDC_CONFIG_PATH", both, 1);
 	p = load_ok("x", NULL);
@@ -844,12 +905,15 @@ START_TEST(search_path_order)
 	ck_assert_str_eq(p->description, "in xdg");
 	plan_free(p);
 	p = NULL;
-	load_fails("z", NULL, -ENOENT, "profile 'z' not found (searched @/kdc/profiles/z.ini, %s/kdc/profiles/z.ini, %s/profiles/z.ini)",
+	load_fails("z", NULL, -ENOENT,
+		   "profile 'z' not found (searched @/kdc/profiles/z.ini, %s/kdc/profiles/z.ini, %s/profiles/z.ini)",
 		   SYSCONFDIR, PKGDATADIR);
 	/* and ~/.config/kdc without XDG_CONFIG_HOME */
 	unsetenv("XDG_CONFIG_HOME");
 	setenv("HOME", "/nonexistent-home", 1);
-	load_fails("z", NULL, -ENOENT, "profile 'z' not found (searched /nonexistent-home/.config/kdc/profiles/z.ini, %s/kdc/profiles/z.ini, %s/profiles/z.ini)",
+	load_fails("z", NULL, -ENOENT,
+		   "profile 'z' not found (searched /nonexistent-home/.config/kdc/profiles/z.ini, "
+		   "%s/kdc/profiles/z.ini, %s/profiles/z.ini)",
 		   SYSCONFDIR, PKGDATADIR);
 }
 END_TEST
@@ -879,29 +943,29 @@ END_TEST
 START_TEST(overrides_apply)
 {
 	_cleanup_plan_free_ Plan *p = NULL;
-	char *ro[] = { "/usr:/opt/usr", "..", NULL };
-	char *rw[] = { "/usr:/data", NULL };
-	char *tmpfs[] = { "/cache:16M", NULL };
-	char *env[] = { "FOO=bar baz", "TERM", "A=override", NULL };
-	char *allow[] = { "pypi.org:443", NULL };
-	char *argv[] = { "python3", "-c", "print(1)", NULL };
+	char *ro[] = {"/usr:/opt/usr", "..", NULL};
+	char *rw[] = {"/usr:/data", NULL};
+	char *tmpfs[] = {"/cache:16M", NULL};
+	char *env[] = {"FOO=bar baz", "TERM", "A=override", NULL};
+	char *allow[] = {"pypi.org:443", NULL};
+	char *argv[] = {"python3", "-c", "print(1)", NULL};
 	char real[PATH_MAX];
 	ProfileOverrides o = {
-		.tenant = "acme",
-		.project = "web",
-		.user = "alice",
-		.workdir = "..",
-		.ro_binds = ro,
-		.binds = rw,
-		.tmpfs = tmpfs,
-		.env = env,
-		.net = "proxy",
-		.allow = allow,
-		.memory = "256M",
-		.cpu = "50%",
-		.pids = "32",
-		.timeout = "90s",
-		.argv = argv,
+	    .tenant = "acme",
+	    .project = "web",
+	    .user = "alice",
+	    .workdir = "..",
+	    .ro_binds = ro,
+	    .binds = rw,
+	    .tmpfs = tmpfs,
+	    .env = env,
+	    .net = "proxy",
+	    .allow = allow,
+	    .memory = "256M",
+	    .cpu = "50%",
+	    .pids = "32",
+	    .timeout = "90s",
+	    .argv = argv,
 	};
 	const MountSpec *m;
 
@@ -938,37 +1002,58 @@ END_TEST
 
 START_TEST(override_errors)
 {
-	static char *bad_ro[] = { "/no/such/path", NULL }, *bad_rel[] = { "no-such-rel", NULL },
-		    *bad_dst[] = { "/usr:relative", NULL }, *bad_rw[] = { "/usr:/proc", NULL },
-		    *bad_tmpfs[] = { "/x:huge", NULL }, *bad_env[] = { "1X=2", NULL }, *bad_keep[] = { "A B", NULL },
-		    *bad_allow[] = { "nope", NULL };
+	static char *bad_ro[] = {"/no/such/path", NULL}, *bad_rel[] = {"no-such-rel", NULL},
+		    *bad_dst[] = {"/usr:relative", NULL}, *bad_rw[] = {"/usr:/proc", NULL},
+		    *bad_tmpfs[] = {"/x:huge", NULL}, *bad_env[] = {"1X=2", NULL}, *bad_keep[] = {"A B", NULL},
+		    *bad_allow[] = {"nope", NULL};
 	static const struct {
 		ProfileOverrides o;
 		int r;
 		const char *error;
 	} cases[] = {
-		{ { .memory = "abc" }, -EINVAL, "--memory: invalid size 'abc': expected a size such as 512M" },
-		{ { .memory = "0" }, -EINVAL, "--memory: invalid size '0': must be greater than 0" },
-		{ { .memory = "" }, -EINVAL, "--memory: empty value" },
-		{ { .cpu = "lots" }, -EINVAL, "--cpu: invalid cpu value 'lots': expected cores such as 1.5 or a percentage such as 150%" },
-		{ { .cpu = "0" }, -EINVAL, "--cpu: invalid cpu value '0': must be greater than 0" },
-		{ { .pids = "-5" }, -EINVAL, "--pids: invalid number '-5': expected a whole number greater than 0" },
-		{ { .timeout = "soon" }, -EINVAL, "--timeout: invalid duration 'soon': expected a duration such as 30s, 10m or 1h" },
-		{ { .timeout = "0s" }, -EINVAL, "--timeout: invalid duration '0s': must be greater than 0" },
-		{ { .net = "all" }, -EINVAL, "--net: invalid network mode 'all': expected none, proxy or filtered" },
-		{ { .tenant = "a/b" }, -EINVAL, "--tenant: invalid name 'a/b': expected up to 64 letters, digits, '.', '_' or '-'" },
-		{ { .project = "-x" }, -EINVAL, "--project: invalid name '-x': expected up to 64 letters, digits, '.', '_' or '-'" },
-		{ { .user = "" }, -EINVAL, "--user: invalid name '': expected up to 64 letters, digits, '.', '_' or '-'" },
-		{ { .workdir = "/no/such/dir" }, -ENOENT, "--workdir: cannot use workdir '/no/such/dir': No such file or directory" },
-		{ { .workdir = "/" }, -EINVAL, "--workdir: refusing '/' as the workdir; cd into a project directory, pass --workdir DIR, or set workdir = none" },
-		{ { .ro_binds = bad_ro }, -ENOENT, "--ro-bind: cannot use ro source '/no/such/path': No such file or directory" },
-		{ { .ro_binds = bad_rel }, -ENOENT, "--ro-bind: cannot use 'no-such-rel': No such file or directory" },
-		{ { .ro_binds = bad_dst }, -EINVAL, "--ro-bind: invalid destination '/usr:relative': expected an absolute path without '..'" },
-		{ { .binds = bad_rw }, -EINVAL, "--bind: rw destination '/proc' is inside /proc, which kdc mounts itself" },
-		{ { .tmpfs = bad_tmpfs }, -EINVAL, "--tmpfs: invalid tmpfs '/x:huge': expected DST[:SIZE] with a size such as 64M" },
-		{ { .env = bad_env }, -EINVAL, "--env: invalid variable '1X=2': expected NAME=value" },
-		{ { .env = bad_keep }, -EINVAL, "--env: invalid variable name 'A B': expected a variable name such as LANG" },
-		{ { .allow = bad_allow }, -EINVAL, "--allow: invalid destination 'nope': expected host:port, *.domain:port, cidr:port or [ipv6]:port" },
+	    {{.memory = "abc"}, -EINVAL, "--memory: invalid size 'abc': expected a size such as 512M"},
+	    {{.memory = "0"}, -EINVAL, "--memory: invalid size '0': must be greater than 0"},
+	    {{.memory = ""}, -EINVAL, "--memory: empty value"},
+	    {{.cpu = "lots"},
+	     -EINVAL,
+	     "--cpu: invalid cpu value 'lots': expected cores such as 1.5 or a percentage such as 150%"},
+	    {{.cpu = "0"}, -EINVAL, "--cpu: invalid cpu value '0': must be greater than 0"},
+	    {{.pids = "-5"}, -EINVAL, "--pids: invalid number '-5': expected a whole number greater than 0"},
+	    {{.timeout = "soon"},
+	     -EINVAL,
+	     "--timeout: invalid duration 'soon': expected a duration such as 30s, 10m or 1h"},
+	    {{.timeout = "0s"}, -EINVAL, "--timeout: invalid duration '0s': must be greater than 0"},
+	    {{.net = "all"}, -EINVAL, "--net: invalid network mode 'all': expected none, proxy or filtered"},
+	    {{.tenant = "a/b"},
+	     -EINVAL,
+	     "--tenant: invalid name 'a/b': expected up to 64 letters, digits, '.', '_' or '-'"},
+	    {{.project = "-x"},
+	     -EINVAL,
+	     "--project: invalid name '-x': expected up to 64 letters, digits, '.', '_' or '-'"},
+	    {{.user = ""}, -EINVAL, "--user: invalid name '': expected up to 64 letters, digits, '.', '_' or '-'"},
+	    {{.workdir = "/no/such/dir"},
+	     -ENOENT,
+	     "--workdir: cannot use workdir '/no/such/dir': No such file or directory"},
+	    {{.workdir = "/"},
+	     -EINVAL,
+	     "--workdir: refusing '/' as the workdir; cd into a project directory, pass --workdir DIR, or set workdir "
+	     "= none"},
+	    {{.ro_binds = bad_ro},
+	     -ENOENT,
+	     "--ro-bind: cannot use ro source '/no/such/path': No such file or directory"},
+	    {{.ro_binds = bad_rel}, -ENOENT, "--ro-bind: cannot use 'no-such-rel': No such file or directory"},
+	    {{.ro_binds = bad_dst},
+	     -EINVAL,
+	     "--ro-bind: invalid destination '/usr:relative': expected an absolute path without '..'"},
+	    {{.binds = bad_rw}, -EINVAL, "--bind: rw destination '/proc' is inside /proc, which kdc mounts itself"},
+	    {{.tmpfs = bad_tmpfs},
+	     -EINVAL,
+	     "--tmpfs: invalid tmpfs '/x:huge': expected DST[:SIZE] with a size such as 64M"},
+	    {{.env = bad_env}, -EINVAL, "--env: invalid variable '1X=2': expected NAME=value"},
+	    {{.env = bad_keep}, -EINVAL, "--env: invalid variable name 'A B': expected a variable name such as LANG"},
+	    {{.allow = bad_allow},
+	     -EINVAL,
+	     "--allow: invalid destination 'nope': expected host:port, *.domain:port, cidr:port or [ipv6]:port"},
 	};
 
 	put_profile("t", "");
@@ -1005,14 +1090,15 @@ START_TEST(tool_and_budget_rules)
 	setenv("KDC_CONFIG_PATH", dir, 1);
 
 	body_fails("[tool refund]\ndescription = x\n", "@/profiles/t.ini:3: [tool refund] has no command");
-	body_fails("[tool a b]\ncommand = /x\n",
-		   "@/profiles/t.ini:3: invalid tool name 'a b' in [tool a b]: expected up to 40 letters, digits, '.', '_' or '-'");
+	body_fails("[tool a b]\ncommand = /x\n", "@/profiles/t.ini:3: invalid tool name 'a b' in [tool a b]: expected "
+						 "up to 40 letters, digits, '.', '_' or '-'");
 	body_fails("[tool t]\ncommand = /x\ncost = 1USD\nmax_cost = 0.5USD\n",
 		   "@/profiles/t.ini:6: max_cost of [tool t] is less than its cost");
 	body_fails("[tool t]\ncommand = /x\ncost = 1USD\nmax_cost = 2EUR\n",
 		   "@/profiles/t.ini:6: unit 'EUR' of 'max_cost' in [tool t] differs from 'USD' of 'cost'");
-	body_fails("[budget]\nunit = USD\nhold = 1EUR\n",
-		   "@/profiles/t.ini:5: unit 'EUR' of 'hold' in [budget] differs from unit 'USD' set at @/profiles/t.ini:4");
+	body_fails(
+	    "[budget]\nunit = USD\nhold = 1EUR\n",
+	    "@/profiles/t.ini:5: unit 'EUR' of 'hold' in [budget] differs from unit 'USD' set at @/profiles/t.ini:4");
 	body_fails("[budget]\ncpu = 1USD\nwall = 1EUR\n",
 		   "@/profiles/t.ini:5: unit 'EUR' of 'wall' in [budget] differs from unit 'USD'");
 }
@@ -1028,7 +1114,7 @@ START_TEST(home_tmpfs)
 	ck_assert(p->home_tmpfs);
 	ck_assert_ptr_nonnull(m = find_mount(p, "/home"));
 	ck_assert_int_eq(m->kind, MOUNT_TMPFS);
-	ck_assert_uint_eq(m->size, 0); /* no [limits] tmp */
+	ck_assert_uint_eq(m->size, 0);					/* no [limits] tmp */
 	ck_assert_str_eq(strv_join(p->env_set, " "), "A=1 HOME=/home"); /* home = tmpfs wins */
 }
 END_TEST
@@ -1039,8 +1125,8 @@ START_TEST(print_with_origins)
 {
 	_cleanup_plan_free_ Plan *p = NULL;
 	_cleanup_free_ char *text = NULL;
-	char *argv[] = { "sh", "-c", "echo 'a b'", NULL };
-	ProfileOverrides o = { .memory = "2G", .tenant = "acme", .argv = argv };
+	char *argv[] = {"sh", "-c", "echo 'a b'", NULL};
+	ProfileOverrides o = {.memory = "2G", .tenant = "acme", .argv = argv};
 	char line[2 * PATH_MAX];
 
 	setenv("KDC_CONFIG_PATH", TOP_SRCDIR "/tests/unit", 1);
@@ -1074,8 +1160,8 @@ START_TEST(print_round_trip)
 {
 	_cleanup_plan_free_ Plan *p = NULL, *q = NULL;
 	_cleanup_free_ char *text = NULL, *again = NULL;
-	char *env[] = { "MSG=a \"quoted\" value; with semicolon", NULL };
-	ProfileOverrides o = { .env = env, .cpu = "1.25" };
+	char *env[] = {"MSG=a \"quoted\" value; with semicolon", NULL};
+	ProfileOverrides o = {.env = env, .cpu = "1.25"};
 	const char *a, *b;
 
 	setenv("KDC_CONFIG_PATH", TOP_SRCDIR "/tests/unit", 1);
@@ -1118,8 +1204,8 @@ START_TEST(shipped_profiles)
 	ck_assert_uint_eq(d->pids, 512);
 	ck_assert_uint_eq(d->tmp_size, 256u << 20);
 	ck_assert_uint_eq(d->wall_usec, LIMIT_UNSET);
-	ck_assert_uint_eq(d->degrade, DEGRADE_MEMORY | DEGRADE_CPU | DEGRADE_PIDS | DEGRADE_CGROUP | DEGRADE_EGRESS_BPF |
-					      DEGRADE_LANDLOCK);
+	ck_assert_uint_eq(d->degrade, DEGRADE_MEMORY | DEGRADE_CPU | DEGRADE_PIDS | DEGRADE_CGROUP |
+					  DEGRADE_EGRESS_BPF | DEGRADE_LANDLOCK);
 	ck_assert_ptr_nonnull(m = find_mount(d, "/usr"));
 	ck_assert_int_eq(m->kind, MOUNT_RO);
 	ck_assert_ptr_nonnull(m = find_mount(d, "/bin"));
