@@ -1861,10 +1861,12 @@ static void print_kv(FILE *f, const char *key, const char *value, const char *or
 	print_origin(f, origin);
 }
 
-static void print_list(FILE *f, const char *key, char *const *items, char *const *origins)
+/* Entries that home = tmpfs made are printed as comments: read back, the
+ * home key makes them again. */
+static void print_list(FILE *f, const char *key, char *const *items, char *const *origins, const char *made_by_home)
 {
 	for (size_t i = 0; items && items[i]; i++) {
-		fprintf(f, "%s = ", key);
+		fprintf(f, "%s%s = ", made_by_home && streq(items[i], made_by_home) ? "; " : "", key);
 		print_word(f, items[i]);
 		print_origin(f, origins ? origins[i] : NULL);
 	}
@@ -1905,6 +1907,8 @@ static void print_mounts(FILE *f, const Plan *p)
 		const MountSpec *m = &p->mounts[i];
 		char size[32];
 
+		if (p->home_tmpfs && m->kind == MOUNT_TMPFS && streq(m->dest, HOME_DIR))
+			fputs("; ", f); /* see print_list() */
 		fprintf(f, "%s = ", mount_key(m->kind));
 		switch (m->kind) {
 		case MOUNT_SYMLINK:
@@ -1941,7 +1945,7 @@ static void print_tool(FILE *f, const ToolSpec *t)
 	if (t->description)
 		print_kv(f, "description", t->description, t->origins[TOOL_DESCRIPTION]);
 	print_kv(f, "command", t->command, t->origins[TOOL_COMMAND]);
-	print_list(f, "secret", t->secrets, t->secrets_origins);
+	print_list(f, "secret", t->secrets, t->secrets_origins, NULL);
 	if (t->args)
 		print_kv(f, "args", t->args, t->origins[TOOL_ARGS]);
 	if (t->rule)
@@ -1981,8 +1985,8 @@ int profile_print(const Plan *p, FILE *f)
 	print_mounts(f, p);
 
 	fputs("\n[env]\n", f);
-	print_list(f, "keep", p->env_keep, p->env_keep_origins);
-	print_list(f, "set", p->env_set, p->env_set_origins);
+	print_list(f, "keep", p->env_keep, p->env_keep_origins, NULL);
+	print_list(f, "set", p->env_set, p->env_set_origins, p->home_tmpfs ? "HOME=" HOME_DIR : NULL);
 
 	fputs("\n[limits]\n", f);
 	print_limit(f, p, "memory", PLAN_MEMORY);
@@ -1995,11 +1999,11 @@ int profile_print(const Plan *p, FILE *f)
 
 	fputs("\n[network]\n", f);
 	print_kv(f, "mode", net_mode_to_string(p->net), p->origins[PLAN_NET]);
-	print_list(f, "allow", p->allow, p->allow_origins);
+	print_list(f, "allow", p->allow, p->allow_origins, NULL);
 
 	fputs("\n[seccomp]\n", f);
-	print_list(f, "deny", p->seccomp_deny, p->seccomp_deny_origins);
-	print_list(f, "allow", p->seccomp_allow, p->seccomp_allow_origins);
+	print_list(f, "deny", p->seccomp_deny, p->seccomp_deny_origins, NULL);
+	print_list(f, "allow", p->seccomp_allow, p->seccomp_allow_origins, NULL);
 	print_kv(f, "on_violation", p->seccomp_kill ? "kill" : "errno", p->origins[PLAN_SECCOMP_KILL]);
 
 	fputs("\n[sandbox]\n", f);

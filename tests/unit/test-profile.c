@@ -1075,8 +1075,8 @@ START_TEST(tool_and_budget_rules)
 	t = &p->tools[0];
 	ck_assert_str_eq(t->name, "refund");
 	ck_assert_str_eq(strv_join(t->secrets, " "), "STRIPE_KEY AUDIT_TOKEN"); /* the second [tool refund] adds */
-	ck_assert_str_eq(t->origins[TOOL_SECTION], PROFILE_FIXTURES "/tools.ini:28");
-	ck_assert_str_eq(t->origins[TOOL_COMMAND], PROFILE_FIXTURES "/tools.ini:14");
+	ck_assert_str_eq(t->origins[TOOL_SECTION], PROFILE_FIXTURES "/tools.ini:31");
+	ck_assert_str_eq(t->origins[TOOL_COMMAND], PROFILE_FIXTURES "/tools.ini:17");
 	t = &p->tools[1];
 	ck_assert_str_eq(t->name, "search");
 	ck_assert_int_eq(t->cost, 0);
@@ -1184,6 +1184,10 @@ START_TEST(print_round_trip)
 	}
 	ck_assert(!*a && !*b);
 	ck_assert_str_eq(strv_join(q->env_set, "|"), strv_join(p->env_set, "|"));
+	ck_assert_uint_eq(q->n_mounts, p->n_mounts);
+	ck_assert(q->home_tmpfs);
+	assert_has_line(text, "; set = HOME=/home ; from " PROFILE_FIXTURES "/tools.ini:7");
+	assert_has_line(text, "; tmpfs = /home ; from " PROFILE_FIXTURES "/tools.ini:7");
 }
 END_TEST
 
