@@ -489,15 +489,22 @@ static int set_workdir(Loader *l, const Where *w, const char *value, size_t arg)
 	return set_origin(l, PLAN_WORKDIR, w->origin);
 }
 
+/* A key with two words: off (also the empty value) and on. */
+static int set_switch(Loader *l, const Where *w, const char *value, const char *off, const char *on, bool *field,
+		      PlanField f, const char *why)
+{
+	if (isempty(value) || streq(value, off))
+		*field = false;
+	else if (streq(value, on))
+		*field = true;
+	else
+		return bad_value(l, w, value, w->key, why);
+	return set_origin(l, f, w->origin);
+}
+
 static int set_home(Loader *l, const Where *w, const char *value, size_t arg)
 {
-	if (isempty(value) || streq(value, "none"))
-		l->plan->home_tmpfs = false;
-	else if (streq(value, "tmpfs"))
-		l->plan->home_tmpfs = true;
-	else
-		return bad_value(l, w, value, "home", "expected 'tmpfs' or 'none'");
-	return set_origin(l, PLAN_HOME, w->origin);
+	return set_switch(l, w, value, "none", "tmpfs", &l->plan->home_tmpfs, PLAN_HOME, "expected 'tmpfs' or 'none'");
 }
 
 /* ---- [env] ---- */
@@ -731,13 +738,8 @@ static void reset_syscalls(Loader *l, const Where *w, size_t deny)
 
 static int set_on_violation(Loader *l, const Where *w, const char *value, size_t arg)
 {
-	if (isempty(value) || streq(value, "errno"))
-		l->plan->seccomp_kill = false;
-	else if (streq(value, "kill"))
-		l->plan->seccomp_kill = true;
-	else
-		return bad_value(l, w, value, "action", "expected errno or kill");
-	return set_origin(l, PLAN_SECCOMP_KILL, w->origin);
+	return set_switch(l, w, value, "errno", "kill", &l->plan->seccomp_kill, PLAN_SECCOMP_KILL,
+			  "expected errno or kill");
 }
 
 /* ---- [sandbox] ---- */

@@ -620,7 +620,7 @@ START_TEST(values_accepted)
 	static const char *const bodies[] = {
 	    "[limits]\nmemory = 1.5G\nswap = 0\ncpu = 0.25\npids = max\nwall = 250ms\nnofile = 1\ntmp = 64MiB\n",
 	    "[limits]\ncpu = max\nwall = infinity\nmemory = max\n",
-	    "[network]\nallow = *:* 10.0.0.0/8:53 [::1]:8080 [fd00:6b64::/64]:443 *.example.com:443 a-b.c:1\n",
+	    "[network]\nallow = *:* 198.51.100.128/25:53 [::1]:8080 [fd00:6b64::/64]:443 *.example.com:443 a-b.c:1\n",
 	    "[network]\nallow = 0.0.0.0/0:443,example.com:80\n",
 	    "[sandbox]\ndegrade = memory cpu,pids, cgroup\nterminal = off\nhostname = a\n",
 	    "[tool x.y-z_1]\ncommand = /bin/true\nrate = 100/1h\ntimeout = 1m\ncost = 0USD\n",
