@@ -35,13 +35,29 @@ static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ft
 	return remove(p);
 }
 
+/* The tests' directories live in one base directory made and removed by the
+ * runner's own process (an unchecked fixture), so a failed test, whose
+ * process ends without its checked teardown, leaves nothing behind. */
+static char base[PATH_MAX - 128];
+
+static void setup_base(void)
+{
+	/* Not under /tmp: a bind of a path to itself must not land inside a
+	 * destination kdc owns (/tmp, /proc, /dev, /work). */
+	snprintf(base, sizeof(base), "%s/kdc-test-profile.XXXXXX", getenv("KDC_TEST_TMPDIR") ?: "/var/tmp");
+	ck_assert_ptr_nonnull(mkdtemp(base));
+}
+
+static void teardown_base(void)
+{
+	(void) nftw(base, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 static void setup(void)
 {
 	char p[PATH_MAX + 16];
 
-	/* Not under /tmp: a bind of a path to itself must not land inside a
-	 * destination kdc owns (/tmp, /proc, /dev, /work). */
-	snprintf(dir, sizeof(dir), "%s/kdc-test-profile.XXXXXX", getenv("KDC_TEST_TMPDIR") ?: "/var/tmp");
+	snprintf(dir, sizeof(dir), "%s/t.XXXXXX", base);
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(p, sizeof(p), "%s/profiles", dir);
 	ck_assert_int_eq(mkdir(p, 0755), 0);
@@ -1271,6 +1287,7 @@ static Suite *profile_suite(void)
 	Suite *s = suite_create("profile");
 	TCase *tc = tcase_create("core");
 
+	tcase_add_unchecked_fixture(tc, setup_base, teardown_base);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, net_mode_and_degrade_names);
 	tcase_add_test(tc, every_key);
