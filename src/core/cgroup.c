@@ -691,9 +691,10 @@ static void remove_leftovers(int parentfd)
 	closedir(d);
 }
 
-/* Moves the calling process from a delegated base into <base>/kdc.leaf so
- * that base may enable controllers for its children. Only when we are the
- * base's sole process: other processes are not ours to move. */
+/* Moves the calling process from a delegated base that holds processes into
+ * <base>/kdc.leaf so that base may enable controllers for its children. Only
+ * when we are the base's sole process: other processes are not ours to move.
+ * Nothing to do when the base holds none. */
 static int leave_base(int basefd, const char *base, char **ret_hint)
 {
 	_cleanup_free_ char *procs = NULL;
@@ -704,6 +705,8 @@ static int leave_base(int basefd, const char *base, char **ret_hint)
 	r = read_full_file_at(basefd, "cgroup.procs", &procs, NULL);
 	if (r < 0)
 		return r;
+	if (!*procs)
+		return 0;
 	(void) snprintf(self, sizeof self, "%d\n", (int) getpid());
 	if (!streq(procs, self)) {
 		set_hint(ret_hint,
@@ -796,13 +799,16 @@ static int open_parent(const Base *b, const char *tenant, unsigned mask, char **
 	if (!t)
 		return -ENOMEM;
 	if (!b->is_mount_root && mask) {
-		r = enable_controllers(fd, mask);
-		if (r == -EBUSY && b->delegated) {
+		/* Before enabling anything: with processes inside, the kernel
+		 * refuses domain controllers (memory) with EBUSY, and accepts
+		 * threaded ones (pids, cpu) but then makes the base a thread root
+		 * whose new children cannot host any controller (EOPNOTSUPP). */
+		if (b->delegated) {
 			r = leave_base(fd, b->path, ret_hint);
 			if (r < 0)
 				return r;
-			r = enable_controllers(fd, mask);
 		}
+		r = enable_controllers(fd, mask);
 		if (r < 0) {
 			set_hint(ret_hint, "cannot enable controllers in %s/cgroup.subtree_control: %s", b->path,
 				 strerror(-r));
