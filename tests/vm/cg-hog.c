@@ -2,8 +2,8 @@
 /* cg-hog: the workloads of the quota tests, each reporting what it saw.
  *
  *   cg-hog mem SIZE          touch SIZE bytes of memory; prints allocated=BYTES
- *   cg-hog fork N [hold]     fork N sleeping children; prints forked= failed= errno=;
- *                            with 'hold' then waits to be killed, else kills them
+ *   cg-hog fork N            fork N sleeping children, print forked=, failed=,
+ *                            errno= lines, kill them
  *   cg-hog bomb              a fork bomb: every process forks for ever
  *   cg-hog spin SEC PROCS    PROCS processes busy-loop for SEC wall seconds
  *   cg-hog daemons N         N double-forked setsid daemons that sleep for
@@ -59,7 +59,7 @@ static int mem(unsigned long long size)
 	return 0;
 }
 
-static int forks(int n, int hold)
+static int forks(int n)
 {
 	pid_t *kids = calloc((size_t) n, sizeof *kids);
 	int ok = 0, failed = 0, first_errno = 0;
@@ -77,12 +77,8 @@ static int forks(int n, int hold)
 		} else
 			kids[ok++] = p;
 	}
-	printf("pid=%d forked=%d failed=%d errno=%s\n", (int) getpid(), ok, failed,
+	printf("forked=%d\nfailed=%d\nerrno=%s\n", ok, failed,
 	       first_errno == EAGAIN ? "EAGAIN" : first_errno ? strerror(first_errno) : "none");
-	fflush(stdout);
-	if (hold)
-		for (;;)
-			pause();
 	for (int i = 0; i < ok; i++)
 		kill(kids[i], SIGKILL);
 	while (wait(NULL) > 0)
@@ -156,13 +152,13 @@ int main(int argc, char **argv)
 	if (argc >= 3 && !strcmp(argv[1], "mem"))
 		return mem(parse_size(argv[2]));
 	if (argc >= 3 && !strcmp(argv[1], "fork"))
-		return forks(atoi(argv[2]), argc >= 4 && !strcmp(argv[3], "hold"));
+		return forks(atoi(argv[2]));
 	if (argc >= 2 && !strcmp(argv[1], "bomb"))
 		bomb();
 	if (argc >= 4 && !strcmp(argv[1], "spin"))
 		return spin(atof(argv[2]), atoi(argv[3]));
 	if (argc >= 3 && !strcmp(argv[1], "daemons"))
 		return daemons(atoi(argv[2]));
-	fprintf(stderr, "usage: cg-hog mem SIZE | fork N [hold] | bomb | spin SEC PROCS | daemons N\n");
+	fprintf(stderr, "usage: cg-hog mem SIZE | fork N | bomb | spin SEC PROCS | daemons N\n");
 	return 2;
 }
