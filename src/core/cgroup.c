@@ -54,9 +54,9 @@ static inline const char *strempty(const char *s)
 }
 
 struct CgroupSession {
-	char *path;      /* <base>/kdc.slice/<tenant>/<session> */
-	char *base;      /* where kdc.slice lives; never removed */
-	int fd;          /* the session directory */
+	char *path; /* <base>/kdc.slice/<tenant>/<session> */
+	char *base; /* where kdc.slice lives; never removed */
+	int fd;	    /* the session directory */
 };
 
 typedef struct Controller {
@@ -65,17 +65,17 @@ typedef struct Controller {
 } Controller;
 
 static const Controller controllers[] = {
-	{ "memory", DEGRADE_MEMORY },
-	{ "cpu", DEGRADE_CPU },
-	{ "pids", DEGRADE_PIDS },
+    {"memory", DEGRADE_MEMORY},
+    {"cpu", DEGRADE_CPU},
+    {"pids", DEGRADE_PIDS},
 };
 
 /* Where sessions go, resolved once per call. */
 typedef struct Base {
-	char *mount;        /* the cgroup2 mount */
-	char *path;         /* the base directory */
+	char *mount;	    /* the cgroup2 mount */
+	char *path;	    /* the base directory */
 	bool is_mount_root; /* path is the mount's root: read-only for us */
-	bool delegated;     /* found by walking up from the caller's cgroup */
+	bool delegated;	    /* found by walking up from the caller's cgroup */
 } Base;
 
 static void base_done(Base *b)
@@ -154,7 +154,7 @@ int cgroup_parse_mountinfo(const char *text, const char *inside, char **ret_path
 	if (!copy)
 		return -ENOMEM;
 	for (char *line = copy, *next; line && *line; line = next) {
-		char *fields[10], *sep, *mp, *fstype;
+		char *fields[10], *sep, *mp, *fstype, *save = NULL;
 		size_t n = 0;
 
 		next = strchr(line, '\n');
@@ -165,11 +165,12 @@ int cgroup_parse_mountinfo(const char *text, const char *inside, char **ret_path
 		if (!sep)
 			continue;
 		*sep = 0;
-		for (char *tok = strtok(line, " "); tok && n < ARRAY_SIZE(fields); tok = strtok(NULL, " "))
+		for (char *tok = strtok_r(line, " ", &save); tok && n < ARRAY_SIZE(fields);
+		     tok = strtok_r(NULL, " ", &save))
 			fields[n++] = tok;
 		if (n < 5)
 			continue;
-		fstype = strtok(sep + 3, " ");
+		fstype = strtok_r(sep + 3, " ", &save);
 		if (!fstype || !streq(fstype, "cgroup2"))
 			continue;
 		mp = fields[4];
@@ -301,14 +302,14 @@ static int find_base(Base *ret, char **ret_hint)
 	}
 	if (over) {
 		bool root = streq(over, mnt);
-		*ret = (Base){ .mount = TAKE_PTR(mnt), .path = TAKE_PTR(over), .is_mount_root = root };
+		*ret = (Base){.mount = TAKE_PTR(mnt), .path = TAKE_PTR(over), .is_mount_root = root};
 		return 0;
 	}
 	if (geteuid() == 0) {
 		char *p = strdup(mnt);
 		if (!p)
 			return -ENOMEM;
-		*ret = (Base){ .mount = TAKE_PTR(mnt), .path = p, .is_mount_root = true };
+		*ret = (Base){.mount = TAKE_PTR(mnt), .path = p, .is_mount_root = true};
 		return 0;
 	}
 
@@ -344,7 +345,7 @@ static int find_base(Base *ret, char **ret_hint)
 			 mnt, own, (unsigned) geteuid());
 		return -EACCES;
 	}
-	*ret = (Base){ .mount = TAKE_PTR(mnt), .path = TAKE_PTR(top), .delegated = true };
+	*ret = (Base){.mount = TAKE_PTR(mnt), .path = TAKE_PTR(top), .delegated = true};
 	return 0;
 }
 
@@ -361,8 +362,8 @@ static int base_controllers(const Base *b, char **ret)
 
 static bool valid_name(const char *s)
 {
-	static const char *const reserved[] = { "cgroup.", "memory.", "cpu.", "cpuset.", "pids.", "io.",
-						"hugetlb.", "rdma.", "misc.", "cpuacct." };
+	static const char *const reserved[] = {"cgroup.", "memory.",  "cpu.",  "cpuset.", "pids.",
+					       "io.",	  "hugetlb.", "rdma.", "misc.",	  "cpuacct."};
 	size_t n = strlen(s);
 
 	if (n == 0 || n > 128 || s[0] == '.')
@@ -493,7 +494,7 @@ static int wait_empty_at(int dirfd, uint64_t timeout_usec)
 	if (fd < 0)
 		return negative_errno();
 	for (;;) {
-		struct pollfd p = { .fd = fd, .events = POLLPRI };
+		struct pollfd p = {.fd = fd, .events = POLLPRI};
 		uint64_t now;
 		int r, ms;
 
@@ -576,7 +577,7 @@ static int wait_frozen(int dirfd, uint64_t timeout_usec)
 	if (fd < 0)
 		return negative_errno();
 	for (;;) {
-		struct pollfd p = { .fd = fd, .events = POLLPRI };
+		struct pollfd p = {.fd = fd, .events = POLLPRI};
 		char buf[256];
 		ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
 
@@ -770,10 +771,11 @@ static int descend(int *fd, const char *name, unsigned mask, const char *base, c
 	nfd = mkdir_open(*fd, name);
 	if (nfd < 0) {
 		if (nfd == -EACCES || nfd == -EPERM)
-			set_hint(ret_hint,
-				 "cannot create a cgroup in %s: permission denied; run as root, under a delegated cgroup "
-				 "(systemd-run --user -p Delegate=yes), or add 'degrade = cgroup' to the profile",
-				 base);
+			set_hint(
+			    ret_hint,
+			    "cannot create a cgroup in %s: permission denied; run as root, under a delegated cgroup "
+			    "(systemd-run --user -p Delegate=yes), or add 'degrade = cgroup' to the profile",
+			    base);
 		return nfd;
 	}
 	safe_close(*fd);
@@ -856,7 +858,8 @@ static int write_limits(int fd, const CgroupLimits *lim, unsigned mask, char **r
 	if (mask & 2u) { /* cpu */
 		r = cgroup_format_cpu_max(buf, sizeof buf, lim->cpu_millicores);
 		if (r < 0) {
-			set_hint(ret_hint, "cpu limit of %" PRIu64 " millicores cannot be written to cpu.max (minimum 10)",
+			set_hint(ret_hint,
+				 "cpu limit of %" PRIu64 " millicores cannot be written to cpu.max (minimum 10)",
 				 lim->cpu_millicores);
 			return r;
 		}
@@ -935,18 +938,20 @@ static void missing_hint(const Base *b, const char *name, char **ret_hint)
 		where = NULL;
 	if (cgroup_list_contains(have, name))
 		/* Only the root of a mount gets here: a base we own is enabled by us. */
-		set_hint(ret_hint,
-			 "cannot enable the %s limit: %s does not enable '%s' for its children (cgroup.subtree_control: "
-			 "'%s'); enable it there, run under a delegated cgroup that has it (systemd-run --user -p "
-			 "Delegate=yes), or add 'degrade = %s' to the profile",
-			 name, strempty(where), name, on, name);
+		set_hint(
+		    ret_hint,
+		    "cannot enable the %s limit: %s does not enable '%s' for its children (cgroup.subtree_control: "
+		    "'%s'); enable it there, run under a delegated cgroup that has it (systemd-run --user -p "
+		    "Delegate=yes), or add 'degrade = %s' to the profile",
+		    name, strempty(where), name, on, name);
 	else
-		set_hint(ret_hint,
-			 "cannot enable the %s limit: %s has no '%s' controller (cgroup.controllers: '%s'%s); run under "
-			 "a delegated cgroup that has it (systemd-run --user -p Delegate=yes), or add 'degrade = %s' to "
-			 "the profile",
-			 name, strempty(where), name, have, v1_has_controller(name) ? "; it is bound to a cgroup v1 hierarchy" : "",
-			 name);
+		set_hint(
+		    ret_hint,
+		    "cannot enable the %s limit: %s has no '%s' controller (cgroup.controllers: '%s'%s); run under "
+		    "a delegated cgroup that has it (systemd-run --user -p Delegate=yes), or add 'degrade = %s' to "
+		    "the profile",
+		    name, strempty(where), name, have,
+		    v1_has_controller(name) ? "; it is bound to a cgroup v1 hierarchy" : "", name);
 }
 
 int cgroup_session_create(const char *tenant, const char *session_id, const CgroupLimits *lim, unsigned degrade,
@@ -956,7 +961,7 @@ int cgroup_session_create(const char *tenant, const char *session_id, const Cgro
 	_cleanup_(cgroup_session_freep) CgroupSession *s = NULL;
 	_cleanup_free_ char *avail = NULL;
 	_cleanup_close_ int parent = -EBADF, fd = -EBADF;
-	CgroupLimits none = { LIMIT_UNSET, LIMIT_UNSET, LIMIT_UNSET, LIMIT_UNSET };
+	CgroupLimits none = {LIMIT_UNSET, LIMIT_UNSET, LIMIT_UNSET, LIMIT_UNSET};
 	uint64_t want[3];
 	unsigned mask = 0, degraded = 0;
 	char owner[64];
@@ -1239,7 +1244,7 @@ int cgroup_probe(CgroupProbe *ret)
 		(void) cgroup_find_mount(&mnt);
 		if (!why && asprintf(&why, "cannot find where to create session cgroups: %s", strerror(-r)) < 0)
 			return -ENOMEM;
-		*ret = (CgroupProbe){ .mount = TAKE_PTR(mnt), .controllers = strdup(""), .why = TAKE_PTR(why) };
+		*ret = (CgroupProbe){.mount = TAKE_PTR(mnt), .controllers = strdup(""), .why = TAKE_PTR(why)};
 		return ret->controllers ? 0 : -ENOMEM;
 	}
 	r = base_controllers(&b, &avail);
@@ -1252,8 +1257,9 @@ int cgroup_probe(CgroupProbe *ret)
 	if (mkdir(name, 0755) >= 0) {
 		p.can_create = true;
 		(void) rmdir(name);
-	} else if (asprintf(&why, "cannot create a cgroup in %s: %m; run as root, under a delegated cgroup "
-				  "(systemd-run --user -p Delegate=yes), or add 'degrade = cgroup' to the profile",
+	} else if (asprintf(&why,
+			    "cannot create a cgroup in %s: %m; run as root, under a delegated cgroup "
+			    "(systemd-run --user -p Delegate=yes), or add 'degrade = cgroup' to the profile",
 			    b.path) < 0)
 		return -ENOMEM;
 	p.mount = TAKE_PTR(b.mount);

@@ -90,11 +90,11 @@ static inline void cgroup_session_destroyp(CgroupSession **s)
 
 /* Capability report for `kdc-run doctor`. */
 typedef struct CgroupProbe {
-	char *mount;       /* cgroup2 mount, NULL when none */
+	char *mount;	   /* cgroup2 mount, NULL when none */
 	char *controllers; /* controllers a session cgroup can get, "memory pids" */
 	bool can_create;   /* a session cgroup could be created (tried: mkdir + rmdir) */
-	bool delegated;    /* the base is a delegated subtree (unprivileged) */
-	char *why;         /* when !can_create: why, and the fix */
+	bool delegated;	   /* the base is a delegated subtree (unprivileged) */
+	char *why;	   /* when !can_create: why, and the fix */
 } CgroupProbe;
 int cgroup_probe(CgroupProbe *ret);
 void cgroup_probe_done(CgroupProbe *p);

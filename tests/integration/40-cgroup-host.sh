@@ -12,7 +12,9 @@
 . "$top_srcdir/tests/lib/libtest.sh"
 
 require_root
-LAUNCH=$top_builddir/tests/vm/cg-run
+# The launcher and its report: cg-run's key=value lines (see tests/vm/cg-run.c).
+: "${KDC_LAUNCH:=$top_builddir/tests/vm/cg-run}"
+LAUNCH=$KDC_LAUNCH
 HOG=$top_builddir/tests/vm/cg-hog
 if [ ! -x "$LAUNCH" ] || [ ! -x "$HOG" ]; then
 	bail_out "build first: $LAUNCH, $HOG"

@@ -16,19 +16,18 @@
 #include "shared/macro.h"
 
 /* This machine's layout: cgroup v1 controllers plus cgroup2 at .../unified. */
-static const char hybrid[] =
-	"22 1 0:21 / /sys rw,nosuid,nodev,noexec,relatime shared:7 - sysfs sysfs rw\n"
-	"30 22 0:27 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
-	"31 30 0:28 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu\n"
-	"34 30 0:31 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n"
-	"38 30 0:35 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids\n"
-	"40 30 0:37 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n";
+static const char hybrid[] = "22 1 0:21 / /sys rw,nosuid,nodev,noexec,relatime shared:7 - sysfs sysfs rw\n"
+			     "30 22 0:27 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
+			     "31 30 0:28 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu\n"
+			     "34 30 0:31 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n"
+			     "38 30 0:35 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids\n"
+			     "40 30 0:37 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n";
 
 /* A pure cgroup2 host with optional fields, and a second cgroup2 mount whose
  * path has a space (mountinfo writes it as \040). */
 static const char unified[] =
-	"25 22 0:22 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:9 - cgroup2 cgroup2 rw,nsdelegate\n"
-	"90 25 0:22 /kdc.slice /run/my\\040cg rw,relatime shared:9 master:3 - cgroup2 cgroup2 rw\n";
+    "25 22 0:22 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:9 - cgroup2 cgroup2 rw,nsdelegate\n"
+    "90 25 0:22 /kdc.slice /run/my\\040cg rw,relatime shared:9 master:3 - cgroup2 cgroup2 rw\n";
 
 START_TEST(mountinfo_parse)
 {
@@ -58,9 +57,9 @@ START_TEST(mountinfo_parse)
 	ck_assert_int_eq(cgroup_parse_mountinfo(hybrid, "/sys/fs/cgroup/unifiedX", &p), -ENOMEDIUM);
 	ck_assert_int_eq(cgroup_parse_mountinfo(hybrid, "/sys/fs/cgroup/memory", &p), -ENOMEDIUM);
 	/* cgroup v1 only, or nothing. */
-	ck_assert_int_eq(cgroup_parse_mountinfo("31 30 0:28 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu\n", NULL,
-						&p),
-			 -ENOMEDIUM);
+	ck_assert_int_eq(
+	    cgroup_parse_mountinfo("31 30 0:28 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu\n", NULL, &p),
+	    -ENOMEDIUM);
 	ck_assert_int_eq(cgroup_parse_mountinfo("", NULL, &p), -ENOMEDIUM);
 	ck_assert_int_eq(cgroup_parse_mountinfo("garbage without separator\n", NULL, &p), -ENOMEDIUM);
 	ck_assert_str_eq(p, "untouched");
@@ -74,8 +73,7 @@ START_TEST(proc_cgroup_parse)
 	ck_assert_int_eq(cgroup_parse_proc_cgroup("9:name=systemd:/\n4:memory:/x\n0::/\n", &p), 0);
 	ck_assert_str_eq(p, "/");
 	free(p);
-	ck_assert_int_eq(cgroup_parse_proc_cgroup("0::/user.slice/user-1000.slice/app.slice/run-u1.service\n", &p),
-			 0);
+	ck_assert_int_eq(cgroup_parse_proc_cgroup("0::/user.slice/user-1000.slice/app.slice/run-u1.service\n", &p), 0);
 	ck_assert_str_eq(p, "/user.slice/user-1000.slice/app.slice/run-u1.service");
 	free(p);
 	ck_assert_int_eq(cgroup_parse_proc_cgroup("0::/a", &p), 0); /* no final newline */
@@ -207,7 +205,7 @@ END_TEST
 START_TEST(stats_garbage)
 {
 	_cleanup_close_ int d = fixture_dir("garbage");
-	CgroupStats st = { .cpu_usec = 42 };
+	CgroupStats st = {.cpu_usec = 42};
 
 	/* A peak that is not a number is an error, and *ret stays as it was. */
 	ck_assert_int_eq(put(d, "memory.events", "oom_kill 1\n"), 0);
@@ -219,9 +217,9 @@ END_TEST
 
 START_TEST(create_rejects_bad_names)
 {
-	static const char *const bad_tenants[] = { "", "/acme", "acme/", "a//b", ".hidden", "cgroup.procs",
-						   "memory.max", "a b", "a/../b", "x/.." };
-	CgroupLimits lim = { LIMIT_UNSET, LIMIT_UNSET, LIMIT_UNSET, LIMIT_UNSET };
+	static const char *const bad_tenants[] = {"",		"/acme", "acme/",  "a//b", ".hidden", "cgroup.procs",
+						  "memory.max", "a b",	 "a/../b", "x/.."};
+	CgroupLimits lim = {LIMIT_UNSET, LIMIT_UNSET, LIMIT_UNSET, LIMIT_UNSET};
 	CgroupSession *s = NULL;
 	char *hint = NULL;
 

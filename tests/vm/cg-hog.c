@@ -78,7 +78,9 @@ static int forks(int n)
 			kids[ok++] = p;
 	}
 	printf("forked=%d\nfailed=%d\nerrno=%s\n", ok, failed,
-	       first_errno == EAGAIN ? "EAGAIN" : first_errno ? strerror(first_errno) : "none");
+	       first_errno == EAGAIN ? "EAGAIN"
+	       : first_errno	     ? strerror(first_errno)
+				     : "none");
 	for (int i = 0; i < ok; i++)
 		kill(kids[i], SIGKILL);
 	while (wait(NULL) > 0)

@@ -53,7 +53,7 @@ static int parse_degrade(const char *s, unsigned *ret)
 	static const struct {
 		const char *name;
 		unsigned bit;
-	} names[] = { { "memory", DEGRADE_MEMORY }, { "cpu", DEGRADE_CPU }, { "pids", DEGRADE_PIDS } };
+	} names[] = {{"memory", DEGRADE_MEMORY}, {"cpu", DEGRADE_CPU}, {"pids", DEGRADE_PIDS}};
 	_cleanup_free_ char *c = strdup(s);
 	unsigned v = 0;
 	char *save = NULL;
@@ -102,14 +102,14 @@ static int probe(void)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "tenant", required_argument, NULL, 't' }, { "session", required_argument, NULL, 's' },
-		{ "memory", required_argument, NULL, 'm' }, { "swap", required_argument, NULL, 'w' },
-		{ "cpu", required_argument, NULL, 'c' },    { "pids", required_argument, NULL, 'p' },
-		{ "degrade", required_argument, NULL, 'd' }, { "timeout", required_argument, NULL, 'T' },
-		{ "crash", no_argument, NULL, 'C' },        { "probe", no_argument, NULL, 'P' },
-		{ "find-mount", no_argument, NULL, 'M' },   {},
+	    {"tenant", required_argument, NULL, 't'},  {"session", required_argument, NULL, 's'},
+	    {"memory", required_argument, NULL, 'm'},  {"swap", required_argument, NULL, 'w'},
+	    {"cpu", required_argument, NULL, 'c'},     {"pids", required_argument, NULL, 'p'},
+	    {"degrade", required_argument, NULL, 'd'}, {"timeout", required_argument, NULL, 'T'},
+	    {"crash", no_argument, NULL, 'C'},	       {"probe", no_argument, NULL, 'P'},
+	    {"find-mount", no_argument, NULL, 'M'},    {},
 	};
-	CgroupLimits lim = { LIMIT_UNSET, LIMIT_UNSET, LIMIT_UNSET, LIMIT_UNSET };
+	CgroupLimits lim = {LIMIT_UNSET, LIMIT_UNSET, LIMIT_UNSET, LIMIT_UNSET};
 	const char *tenant = "test";
 	_cleanup_free_ char *session = NULL, *hint = NULL;
 	uint64_t timeout = UINT64_MAX, start, wall;
@@ -196,10 +196,10 @@ int main(int argc, char **argv)
 	fflush(stdout);
 
 	struct clone_args ca = {
-		.flags = CLONE_INTO_CGROUP | CLONE_PIDFD,
-		.pidfd = (uint64_t) (uintptr_t) &pidfd,
-		.exit_signal = SIGCHLD,
-		.cgroup = (uint64_t) cgroup_session_fd(s),
+	    .flags = CLONE_INTO_CGROUP | CLONE_PIDFD,
+	    .pidfd = (uint64_t) (uintptr_t) &pidfd,
+	    .exit_signal = SIGCHLD,
+	    .cgroup = (uint64_t) cgroup_session_fd(s),
 	};
 	start = now_usec();
 	pid_t pid = (pid_t) syscall(SYS_clone3, &ca, sizeof ca);
@@ -214,9 +214,11 @@ int main(int argc, char **argv)
 	}
 
 	for (;;) {
-		struct pollfd p = { .fd = pidfd, .events = POLLIN };
+		struct pollfd p = {.fd = pidfd, .events = POLLIN};
 		uint64_t now = now_usec();
-		int ms = timeout == UINT64_MAX ? -1 : now - start >= timeout ? 0 : (int) ((timeout - (now - start) + 999) / 1000);
+		int ms = timeout == UINT64_MAX	  ? -1
+			 : now - start >= timeout ? 0
+						  : (int) ((timeout - (now - start) + 999) / 1000);
 
 		r = poll(&p, 1, ms);
 		if (r < 0 && errno == EINTR)
