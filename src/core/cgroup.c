@@ -427,9 +427,10 @@ static int process_starttime(pid_t pid, uint64_t *ret)
 	p = strrchr(text, ')'); /* comm may hold spaces and ')' */
 	if (!p)
 		return -EBADMSG;
-	/* After ") ": field 3 (state) ... field 22 (starttime): skip 19 fields. */
+	/* p + 1 is the space before field 3 (state); each step moves to the
+	 * space before the next field, 19 steps to field 22 (starttime). */
 	p++;
-	for (int i = 0; i < 20; i++) {
+	for (int i = 0; i < 19; i++) {
 		p = strchr(p + 1, ' ');
 		if (!p)
 			return -EBADMSG;
@@ -440,34 +441,60 @@ static int process_starttime(pid_t pid, uint64_t *ret)
 	return 0;
 }
 
-static int owner_record(char *buf, size_t len)
+/* Our pid namespace's inode: a pid means something only inside it. */
+static int pidns_inode(uint64_t *ret)
 {
-	uint64_t st;
-	int r = process_starttime(getpid(), &st);
+	struct stat st;
+
+	if (stat("/proc/self/ns/pid", &st) < 0)
+		return negative_errno();
+	*ret = (uint64_t) st.st_ino;
+	return 0;
+}
+
+/* "PID STARTTIME PIDNS": the owner of a session, for the leftover sweep. */
+int cgroup_owner_record(char *buf, size_t len)
+{
+	uint64_t st, ns;
+	int r;
+
+	r = process_starttime(getpid(), &st);
 	if (r < 0)
 		return r;
-	(void) snprintf(buf, len, "%d %" PRIu64, (int) getpid(), st);
+	r = pidns_inode(&ns);
+	if (r < 0)
+		return r;
+	(void) snprintf(buf, len, "%d %" PRIu64 " %" PRIu64, (int) getpid(), st, ns);
 	return 0;
+}
+
+int cgroup_owner_alive(const char *record)
+{
+	unsigned long long st, ns;
+	uint64_t now_st, our_ns;
+	int pid;
+
+	if (sscanf(record, "%d %llu %llu", &pid, &st, &ns) != 3 || pid <= 0)
+		return 0; /* garbage: no kdc-run wrote it, nobody owns the session */
+	/* Recorded in another pid namespace: its pid is not ours to judge. */
+	if (pidns_inode(&our_ns) < 0 || our_ns != ns)
+		return 1;
+	if (process_starttime(pid, &now_st) < 0)
+		return 0;
+	return now_st == st;
 }
 
 /* 1 when the recorded owner is alive, 0 when dead, -ENODATA when none is recorded. */
 static int owner_alive(int dirfd)
 {
-	char v[64];
-	unsigned long long st;
-	uint64_t now_st;
+	char v[96];
 	ssize_t n;
-	int pid;
 
 	n = fgetxattr(dirfd, OWNER_XATTR, v, sizeof v - 1);
 	if (n < 0)
 		return errno == ENODATA || errno == EOPNOTSUPP ? -ENODATA : negative_errno();
 	v[n] = 0;
-	if (sscanf(v, "%d %llu", &pid, &st) != 2 || pid <= 0)
-		return 0; /* garbage: nobody can own it */
-	if (process_starttime(pid, &now_st) < 0)
-		return 0;
-	return now_st == st;
+	return cgroup_owner_alive(v);
 }
 
 static int populated_fd(int events_fd)
@@ -964,7 +991,7 @@ int cgroup_session_create(const char *tenant, const char *session_id, const Cgro
 	CgroupLimits none = {LIMIT_UNSET, LIMIT_UNSET, LIMIT_UNSET, LIMIT_UNSET};
 	uint64_t want[3];
 	unsigned mask = 0, degraded = 0;
-	char owner[64];
+	char owner[96];
 	int r;
 
 	if (!lim)
@@ -1001,7 +1028,7 @@ int cgroup_session_create(const char *tenant, const char *session_id, const Cgro
 		return -EOPNOTSUPP;
 	}
 
-	if (owner_record(owner, sizeof owner) < 0)
+	if (cgroup_owner_record(owner, sizeof owner) < 0)
 		owner[0] = 0;
 	/* A concurrent destroy may remove an empty tenant level between our
 	 * mkdir of it and of the session: start over then. */

@@ -109,5 +109,11 @@ int cgroup_parse_proc_cgroup(const char *text, char **ret_path);
  * LIMIT_UNSET; -ERANGE below 10 millicores (the kernel's 1 ms minimum quota)
  * or on overflow. buf >= 48 bytes. */
 int cgroup_format_cpu_max(char *buf, size_t len, uint64_t millicores);
+/* The owner record kept in the session cgroup's user.kdc.owner xattr:
+ * "PID STARTTIME PIDNS-INODE" of the calling process (buf >= 96 bytes). */
+int cgroup_owner_record(char *buf, size_t len);
+/* 1 when the owner a record names is alive (or in another pid namespace, so
+ * unknowable), 0 when dead or the record is garbage. */
+int cgroup_owner_alive(const char *record);
 /* Whether a space-separated controller list contains name. */
 bool cgroup_list_contains(const char *list, const char *name);

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/cgroup.h"
@@ -114,6 +116,67 @@ START_TEST(controller_lists)
 	ck_assert(!cgroup_list_contains("hugetlb\n", "memory"));
 	ck_assert(!cgroup_list_contains("", "memory"));
 	ck_assert(!cgroup_list_contains(NULL, "memory"));
+}
+END_TEST
+
+/* Field 22 of /proc/self/stat, counted the plain way. */
+static unsigned long long my_starttime(void)
+{
+	_cleanup_free_ char *text = NULL;
+	char *p, *save = NULL;
+	int field = 2;
+
+	ck_assert_int_eq(read_full_file("/proc/self/stat", &text, NULL), 0);
+	p = strrchr(text, ')') + 1;
+	for (char *tok = strtok_r(p, " ", &save); tok; tok = strtok_r(NULL, " ", &save))
+		if (++field == 22)
+			return strtoull(tok, NULL, 10);
+	ck_abort();
+	return 0;
+}
+
+START_TEST(owner_records)
+{
+	char rec[96], other[128];
+	unsigned long long pid, st, ns;
+	struct stat sb;
+	pid_t child;
+	void *big;
+
+	ck_assert_int_eq(cgroup_owner_record(rec, sizeof rec), 0);
+	ck_assert_int_eq(sscanf(rec, "%llu %llu %llu", &pid, &st, &ns), 3);
+	ck_assert_uint_eq(pid, (unsigned long long) getpid());
+	ck_assert_uint_eq(st, my_starttime());
+	ck_assert_int_eq(stat("/proc/self/ns/pid", &sb), 0);
+	ck_assert_uint_eq(ns, (unsigned long long) sb.st_ino);
+	ck_assert_int_eq(cgroup_owner_alive(rec), 1);
+
+	/* The owner's memory, threads and times change: it stays the owner. */
+	big = mmap(NULL, 64 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ck_assert_ptr_ne(big, MAP_FAILED);
+	memset(big, 1, 64 << 20);
+	ck_assert_int_eq(cgroup_owner_alive(rec), 1);
+	munmap(big, 64 << 20);
+
+	/* Same pid, other start time: the pid was reused, the owner is dead. */
+	(void) snprintf(other, sizeof other, "%llu %llu %llu", pid, st + 1, ns);
+	ck_assert_int_eq(cgroup_owner_alive(other), 0);
+	/* A pid that exited and was reaped. */
+	child = fork();
+	if (child == 0)
+		_exit(0);
+	ck_assert_int_eq(waitpid(child, NULL, 0), child);
+	(void) snprintf(other, sizeof other, "%d %llu %llu", (int) child, st, ns);
+	ck_assert_int_eq(cgroup_owner_alive(other), 0);
+	/* Another pid namespace: unknowable, so alive. */
+	(void) snprintf(other, sizeof other, "%llu %llu %llu", pid, st + 1, ns + 1);
+	ck_assert_int_eq(cgroup_owner_alive(other), 1);
+	/* Garbage or an old two-field record: nobody owns it. */
+	ck_assert_int_eq(cgroup_owner_alive(""), 0);
+	ck_assert_int_eq(cgroup_owner_alive("abc"), 0);
+	ck_assert_int_eq(cgroup_owner_alive("0 1 2"), 0);
+	(void) snprintf(other, sizeof other, "%llu %llu", pid, st);
+	ck_assert_int_eq(cgroup_owner_alive(other), 0);
 }
 END_TEST
 
@@ -267,6 +330,7 @@ int main(void)
 	tcase_add_test(tc, proc_cgroup_parse);
 	tcase_add_test(tc, cpu_max_format);
 	tcase_add_test(tc, controller_lists);
+	tcase_add_test(tc, owner_records);
 	tcase_add_test(tc, stats_full);
 	tcase_add_test(tc, stats_hybrid);
 	tcase_add_test(tc, stats_old_kernel);
