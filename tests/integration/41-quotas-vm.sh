@@ -1,0 +1,241 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# The quota battery (TESTING.md "Resources", "Teardown") on a pure cgroup2
+# hierarchy: memory.max, pids.max, cpu.max and cgroup.kill, as root and as an
+# unprivileged user in a delegated subtree.
+#
+# The host here is hybrid (no memory/pids/cpu in its cgroup2 root), so the
+# battery runs inside a qemu guest (tests/vm/kdc-vm: one boot, the whole
+# battery); on a host whose cgroup2 root offers the controllers it runs on the
+# host as well. In the guest this same script runs with KDC_IN_VM=1 and its
+# TAP lines come back over the serial console, prefixed here with "vm:".
+#
+# The launcher is $KDC_LAUNCH (default: tests/vm/cg-run, which drives
+# src/core/cgroup.c and clone3(CLONE_INTO_CGROUP)); launch() below is the one
+# place that knows its options and its key=value report.
+
+. "$top_srcdir/tests/lib/libtest.sh"
+
+: "${KDC_LAUNCH:=$top_builddir/tests/vm/cg-run}"
+HOG=$top_builddir/tests/vm/cg-hog
+VM=$top_srcdir/tests/vm/kdc-vm
+export KDC_LAUNCH
+
+# launch OUT [--memory SIZE] [--pids N] [--cpu CORES] [--timeout DUR] -- CMD...
+# Runs CMD in a fresh session cgroup; OUT gets the report. $AS runs it as
+# another user (empty for the caller). Returns the launcher's exit status.
+launch() {
+	_out=$1
+	shift
+	$AS "$KDC_LAUNCH" "$@" >"$_out" 2>&1
+}
+
+# The helpers below use shell builtins only: in the TCG guest every exec
+# costs about 0.1 s, and the battery reads hundreds of values.
+
+# The value of KEY in a report (the last one).
+val() {
+	_v=""
+	[ -e "$2" ] || return 0
+	while IFS= read -r _l; do
+		case $_l in "$1="*) _v=${_l#*=} ;; esac
+	done <"$2"
+	printf '%s' "$_v"
+}
+
+# How many KEY= lines a report has, and how many of the daemon=PID ones
+# still run (a zombie waiting for init to reap it is dead).
+count() {
+	_n=0
+	while IFS= read -r _l; do
+		case $_l in "$1="*) _n=$((_n + 1)) ;; esac
+	done <"$2"
+	echo "$_n"
+}
+alive() {
+	_n=0
+	while IFS= read -r _l; do
+		case $_l in daemon=*) ;; *) continue ;; esac
+		_st=""
+		{ read -r _ _ _st _ <"/proc/${_l#daemon=}/stat"; } 2>/dev/null
+		case $_st in '' | Z | X) ;; *) _n=$((_n + 1)) ;; esac
+	done <"$1"
+	echo "$_n"
+}
+
+# For the unprivileged runs: a cgroup delegated to uid 65534 the way systemd's
+# Delegate=yes does (directory, cgroup.procs, cgroup.subtree_control,
+# cgroup.threads chowned), and a leaf in it where our nobody processes start.
+# Only processes this script starts are moved.
+delegate() {
+	mkdir "$1" || return 1
+	chown 65534:65534 "$1" "$1/cgroup.procs" "$1/cgroup.subtree_control" "$1/cgroup.threads"
+}
+setup_delegation() {
+	DELEG=$1/kdc-test-deleg.$$
+	add_cleanup "rmdir '$DELEG/shell' '$DELEG' 2>/dev/null"
+	delegate "$DELEG" && delegate "$DELEG/shell"
+}
+
+# in_cgroup DIR CMD...: CMD as nobody, started in DIR.
+in_cgroup() {
+	sh -c 'echo $$ >"$1/cgroup.procs" || exit 99; shift; exec setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$@"' \
+		sh "$@"
+}
+run_nobody() {
+	in_cgroup "$DELEG/shell" "$@"
+}
+
+# The battery, once per user. $P prefixes the descriptions, $CGBASE is where
+# the launcher puts session cgroups (checked empty at the end).
+battery() {
+	o=$TESTDIR/$WHO
+	mkdir -p "$o"
+
+	# Memory: the hog works without a limit, and is killed with one.
+	launch "$o/mem0" -- "$HOG" mem 64M
+	is "$? $(val allocated "$o/mem0")" "0 67108864" "$P: without a limit a 64 MiB hog allocates it all"
+	launch "$o/mem1" --memory 32M -- "$HOG" mem 16M
+	is "$? $(val allocated "$o/mem1") $(val oom_kill "$o/mem1")" "0 16777216 0" \
+		"$P: under memory.max 32M a 16 MiB process runs normally"
+	launch "$o/mem2" --memory 32M -- "$HOG" mem 64M
+	is "$? $(val allocated "$o/mem2")" "137 " "$P: under memory.max 32M a 64 MiB hog is killed (exit 137) before it is done"
+	ok "$P: memory.events oom_kill > 0 ($(val oom_kill "$o/mem2")), memory.peak <= 32 MiB ($(val memory_peak "$o/mem2"))" \
+		test "$(val oom_kill "$o/mem2")" -gt 0 -a "$(val memory_peak "$o/mem2")" -le 33554432
+
+	# Pids: a counted fork storm, then a real fork bomb with the outside alive.
+	launch "$o/fork0" -- "$HOG" fork 100
+	is "$(val forked "$o/fork0") $(val failed "$o/fork0")" "100 0" "$P: without a limit 100 forks succeed"
+	launch "$o/fork1" --pids 20 -- "$HOG" fork 100
+	is "$(val forked "$o/fork1") $(val failed "$o/fork1") $(val errno "$o/fork1")" "19 81 EAGAIN" \
+		"$P: pids.max 20 lets 19 forks through, 81 fail with EAGAIN"
+	is "$(val pids_max "$o/fork1") $(val pids_peak "$o/fork1")" "81 20" "$P: pids.events max 81, pids.peak 20"
+
+	launch "$o/bomb" --pids 20 --timeout 4s -- "$HOG" bomb &
+	lpid=$!
+	cur=""
+	i=0
+	while [ $i -lt 100 ]; do
+		cg=$(val cgroup "$o/bomb")
+		[ -n "$cg" ] && { read -r cur <"$cg/pids.current"; } 2>/dev/null && [ "$cur" = 20 ] && break
+		sleep 0.05
+		i=$((i + 1))
+	done
+	is "$cur" 20 "$P: a fork bomb fills pids.max (pids.current 20)"
+	ok "$P: outside the session cgroup fork still works during the bomb" \
+		sh -c 'for i in 1 2 3 4 5; do /bin/true || exit 1; done'
+	wait "$lpid"
+	is "$?" 124 "$P: the bomb ends at the wall-clock limit (exit 124)"
+	ok "$P: pids.events max > 0 ($(val pids_max "$o/bomb")) and pids.peak <= 20 ($(val pids_peak "$o/bomb"))" \
+		test "$(val pids_max "$o/bomb")" -gt 0 -a "$(val pids_peak "$o/bomb")" -le 20
+	is "$(val emptied "$o/bomb") $(val removed "$o/bomb")" "yes yes" "$P: cgroup.kill empties the bomb, the cgroup is removed"
+
+	# CPU: two spinners use more than half a core without a limit, and at
+	# most 1.1 x quota x wall under cpu.max 0.5.
+	launch "$o/cpu0" -- "$HOG" spin 2 2
+	u=$(val cpu_usec "$o/cpu0")
+	w=$(val wall_usec "$o/cpu0")
+	ok "$P: without a limit two spinners use more than 0.55 cores ($u us in $w us)" test $((u * 100)) -gt $((w * 55))
+	launch "$o/cpu1" --cpu 0.5 -- "$HOG" spin 2 2
+	u=$(val cpu_usec "$o/cpu1")
+	w=$(val wall_usec "$o/cpu1")
+	ok "$P: under cpu.max 0.5 cores usage <= 1.1 x 0.5 x wall ($u us in $w us), nr_throttled > 0 ($(val nr_throttled "$o/cpu1"))" \
+		test $((u * 100)) -le $((w * 55)) -a "$(val nr_throttled "$o/cpu1")" -gt 0
+
+	# Teardown: 100 double-forked setsid daemons do not survive.
+	launch "$o/daemons" -- "$HOG" daemons 100
+	is "$? $(count daemon "$o/daemons") $(val procs_left "$o/daemons")" "0 100 100" \
+		"$P: 100 double-forked daemons outlive their parent inside the cgroup"
+	is "$(alive "$o/daemons") $(val emptied "$o/daemons") $(val removed "$o/daemons")" "0 yes yes" \
+		"$P: cgroup.kill leaves none of the 100 alive and the cgroup is removed"
+
+	ok "$P: no session cgroup is left in $CGBASE" test ! -e "$CGBASE/kdc.slice"
+}
+
+# The unprivileged variant of the battery: nobody in a delegated cgroup.
+battery_nobody() {
+	if ! setup_delegation "$1"; then
+		ok "$P: delegate a cgroup to uid 65534" false
+		return
+	fi
+	AS=run_nobody CGBASE=$DELEG battery
+	# systemd's Delegate=yes puts the process itself in the delegated cgroup:
+	# the module moves itself to a leaf so the cgroup may enable controllers.
+	D2=$1/kdc-test-deleg2.$$
+	add_cleanup "rmdir '$D2/kdc.leaf' '$D2' 2>/dev/null"
+	delegate "$D2"
+	in_cgroup "$D2" "$KDC_LAUNCH" --pids 20 -- "$HOG" fork 30 >"$TESTDIR/d2" 2>&1
+	is "$? $(val forked "$TESTDIR/d2") $(val failed "$TESTDIR/d2")" "0 19 11" \
+		"$P: alone in a delegated cgroup, nobody gets pids.max by moving itself into kdc.leaf"
+	is "$(cat "$D2/kdc.leaf/cgroup.procs" "$D2/cgroup.procs")" "" "$P: kdc.leaf is empty again once the launcher is gone"
+	ok "$P: no session cgroup is left in $D2" test ! -e "$D2/kdc.slice"
+	# ... but it moves only itself: with another process there it refuses.
+	D3=$1/kdc-test-deleg3.$$
+	add_cleanup "rmdir '$D3' 2>/dev/null"
+	delegate "$D3"
+	sh -c 'echo $$ >"$1/cgroup.procs" && exec sleep 60' sh "$D3" &
+	spid=$!
+	add_cleanup "kill $spid"
+	in_cgroup "$D3" "$KDC_LAUNCH" --pids 20 -- true >"$TESTDIR/d3" 2>&1
+	like "$?: $(tr '\n' ' ' <"$TESTDIR/d3")" "^125: .*delegated cgroup $D3 holds other processes" \
+		"$P: with another process in the delegated cgroup it refuses (exit 125) and says why"
+	is "$(cat "$D3/cgroup.procs")" "$spid" "$P: ... and moved nothing"
+	kill "$spid"
+	wait "$spid" 2>/dev/null
+}
+
+in_vm() {
+	mnt=$("$KDC_LAUNCH" --find-mount) || bail_out "no cgroup2 mount in the guest"
+	diag "guest cgroup2 at $mnt: $(cat "$mnt/cgroup.subtree_control")"
+	WHO=root P=root AS="" CGBASE=$mnt battery
+	WHO=nobody P=nobody battery_nobody "$mnt"
+	done_testing
+}
+
+if [ "${KDC_IN_VM:-0}" = 1 ]; then
+	in_vm
+fi
+
+if [ ! -x "$KDC_LAUNCH" ] || [ ! -x "$HOG" ]; then
+	bail_out "build first: $KDC_LAUNCH, $HOG"
+fi
+
+# The host's own controllers, when its cgroup2 root offers them (as root).
+mnt=$("$KDC_LAUNCH" --find-mount 2>/dev/null)
+has_controllers() {
+	for c in memory pids cpu; do
+		grep -qw "$c" "$1/cgroup.subtree_control" || return 1
+	done
+}
+if [ "$(id -u)" = 0 ] && [ -n "$mnt" ] && [ -z "${KDC_CGROUP_ROOT:-}" ] && has_controllers "$mnt"; then
+	diag "host cgroup2 at $mnt has memory, pids and cpu: running the battery on the host too"
+	WHO=host-root P=host-root AS="" CGBASE=$mnt battery
+	WHO=host-nobody P=host-nobody battery_nobody "$mnt"
+else
+	diag "host cgroup2${mnt:+ at $mnt} lacks memory/pids/cpu for its children: quotas are proven in the VM only"
+fi
+
+# The kernel download is cached across runs, never in the tree: root's in
+# /var/cache/kdc-vm, a user's in ~/.cache/kdc-vm (libtest.sh points
+# XDG_CACHE_HOME into TESTDIR, which would download it every time).
+[ "$(id -u)" = 0 ] || : "${KDC_VM_CACHE:=$HOME/.cache/kdc-vm}"
+export KDC_VM_CACHE
+why=$("$VM" --check) || skip_all "$why"
+"$VM" --timeout 420 --ro-share "$top_srcdir" --ro-share "$top_builddir" --env KDC_IN_VM=1 "$0" \
+	>"$TESTDIR/vm.out" 2>"$TESTDIR/vm.err"
+vm_rc=$?
+plan=""
+while IFS= read -r line; do
+	case $line in
+	"ok "*"# SKIP"*) skip "vm: ${line#*# SKIP }" ;;
+	"ok "*) ok "vm: ${line#ok [0-9]* - }" true ;;
+	"not ok "*) ok "vm: ${line#not ok [0-9]* - }" false ;;
+	1..*) plan=${line#1..} ;;
+	"#"*) echo "$line" ;;
+	*) diag "$line" ;;
+	esac
+done <"$TESTDIR/vm.out"
+diag "$(cat "$TESTDIR/vm.err")"
+ok "the guest ran the whole battery and ended with rc 0 (rc $vm_rc, plan '1..$plan')" \
+	test "$vm_rc" = 0 -a -n "$plan"
+done_testing
