@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "core/box.h"
+#include "core/cgroup.h"
 #include "core/profile.h"
 #include "run/session.h"
 #include "shared/fileio.h"
@@ -51,6 +52,11 @@ typedef struct Session {
 
 	BoxProcess box;
 	bool box_started;
+
+	CgroupSession *cgroup;   /* NULL: no session cgroup (degraded) */
+	unsigned degraded;       /* Degrade bits actually taken */
+	CgroupStats stats;
+	bool have_stats;
 
 	/* What we learned while watching. */
 	bool timed_out;
@@ -104,29 +110,6 @@ static const char *signal_name(int sig)
  * the run: never a silent gap. */
 static int check_controls(const Plan *p)
 {
-	static const struct {
-		unsigned bit;
-		const char *name;
-		size_t offset;
-	} limits[] = {
-		{ DEGRADE_MEMORY, "memory", offsetof(Plan, memory) },
-		{ DEGRADE_CPU, "cpu", offsetof(Plan, cpu) },
-		{ DEGRADE_PIDS, "pids", offsetof(Plan, pids) },
-	};
-
-	for (size_t i = 0; i < ARRAY_SIZE(limits); i++) {
-		uint64_t v = *(const uint64_t *) ((const char *) p + limits[i].offset);
-		if (v == LIMIT_UNSET)
-			continue;
-		if (p->degrade & limits[i].bit) {
-			log_warning("%s limit not enforced: this build has no session cgroup support "
-				    "(degraded by the profile)", limits[i].name);
-			continue;
-		}
-		return log_error("cannot enforce the %s limit: this build has no session cgroup support; "
-				 "remove the limit or add 'degrade = %s' to the profile's [sandbox] section",
-				 limits[i].name, limits[i].name);
-	}
 	if (p->net == NET_PROXY)
 		return log_error("network mode 'proxy' needs kdc-supervisor's proxy, which this build does not "
 				 "have; use '--net none'");
@@ -143,6 +126,63 @@ static int check_controls(const Plan *p)
 		log_warning("budget not enforced: this build has no ledger (degraded by the profile)");
 	}
 	return 0;
+}
+
+static const char *const limit_names[] = { "memory", "cpu", "pids" };
+static const unsigned limit_bits[] = { DEGRADE_MEMORY, DEGRADE_CPU, DEGRADE_PIDS };
+
+static bool limit_set(const Plan *p, unsigned bit)
+{
+	switch (bit) {
+	case DEGRADE_MEMORY:
+		return p->memory != LIMIT_UNSET;
+	case DEGRADE_CPU:
+		return p->cpu != LIMIT_UNSET;
+	case DEGRADE_PIDS:
+		return p->pids != LIMIT_UNSET;
+	default:
+		return false;
+	}
+}
+
+/* Step 3: the session cgroup. Every process of the box is born in it
+ * (CLONE_INTO_CGROUP), so its limits hold from the first instruction and
+ * cgroup.kill reaches everything at the end. */
+static int setup_cgroup(Session *s, const char *tenant)
+{
+	const Plan *p = s->plan;
+	CgroupLimits lim = { .memory = p->memory, .swap = p->swap, .cpu_millicores = p->cpu, .pids = p->pids };
+	_cleanup_free_ char *hint = NULL;
+	unsigned degraded = 0;
+	int r;
+
+	r = cgroup_session_create(tenant, s->id, &lim, p->degrade, &s->cgroup, &degraded, &hint);
+	if (r >= 0) {
+		for (size_t i = 0; i < ARRAY_SIZE(limit_bits); i++)
+			if (degraded & limit_bits[i])
+				log_warning("%s limit not enforced: the session cgroup at %s has no '%s' controller "
+					    "(degraded by the profile)",
+					    limit_names[i], cgroup_session_path(s->cgroup), limit_names[i]);
+		s->degraded |= degraded;
+		return 0;
+	}
+	/* No session cgroup at all: acceptable only when the profile degrades
+	 * it and every limit it sets. */
+	if (r != -EOPNOTSUPP && (p->degrade & DEGRADE_CGROUP)) {
+		for (size_t i = 0; i < ARRAY_SIZE(limit_bits); i++) {
+			if (!limit_set(p, limit_bits[i]))
+				continue;
+			if (!(p->degrade & limit_bits[i]))
+				return log_error("cannot enforce the %s limit: %s", limit_names[i],
+						 hint ? hint : strerror(-r));
+			s->degraded |= limit_bits[i];
+		}
+		s->degraded |= DEGRADE_CGROUP;
+		log_warning("no session cgroup, limits not enforced (degraded by the profile): %s",
+			    hint ? hint : strerror(-r));
+		return 0;
+	}
+	return log_error("cannot create the session cgroup: %s", hint ? hint : strerror(-r));
 }
 
 static void handle_msg(Session *s, const BoxMsg *m)
@@ -188,8 +228,11 @@ static void drain_msgs(Session *s, bool wait)
 
 static int kill_box(Session *s)
 {
-	/* pid 1 of the box dies, and the kernel kills the rest of its pid
-	 * namespace with it; SIGKILL reaches stopped processes too. */
+	/* Every process of the session cgroup at once (cgroup.kill), and pid 1
+	 * of the box: when it dies, the kernel kills the rest of its pid
+	 * namespace. SIGKILL reaches stopped processes too. */
+	if (s->cgroup)
+		(void) cgroup_session_kill(s->cgroup);
 	if (syscall(SYS_pidfd_send_signal, s->box.pidfd, SIGKILL, NULL, 0) < 0 && errno != ESRCH)
 		return negative_errno();
 	return 0;
@@ -278,6 +321,15 @@ static void decide(Session *s)
 		log_notice("killed: timeout %s reached", units_format_duration(buf, sizeof(buf), s->plan->wall_usec));
 		return;
 	}
+	if (s->have_stats && s->stats.memory_events_oom_kill > 0) {
+		s->reason = "memory";
+		s->exit_status = EXIT_MEMORY;
+		if (s->have_agent_status && WIFSIGNALED(s->agent_status))
+			s->signal = WTERMSIG(s->agent_status);
+		log_notice("killed: memory limit %s reached (oom_kill)",
+			   units_format_size(buf, sizeof(buf), s->plan->memory));
+		return;
+	}
 	if (s->exec_failed) {
 		s->reason = s->error == -ENOENT ? "not-found" : "cannot-execute";
 		s->exit_status = s->error == -ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC;
@@ -298,8 +350,16 @@ static void decide(Session *s)
 		return;
 	}
 	if (s->have_agent_status && WIFEXITED(s->agent_status)) {
-		s->reason = "exited";
 		s->exit_status = WEXITSTATUS(s->agent_status);
+		if (s->exit_status != 0 && s->have_stats && s->stats.pids_events_max > 0) {
+			/* the agent failed after forks were refused at pids.max */
+			s->reason = "pids";
+			log_notice("exited: status %d after reaching the pids limit %" PRIu64
+				   " (%" PRIu64 " forks refused)",
+				   s->exit_status, s->plan->pids, s->stats.pids_events_max);
+			return;
+		}
+		s->reason = "exited";
 		log_notice("exited: status %d", s->exit_status);
 		return;
 	}
@@ -337,10 +397,32 @@ static int write_json_status(const Session *s, const char *path)
 	json_object_set_new(o, "signal", s->signal ? json_string(signal_name(s->signal)) : json_null());
 	json_object_set_new(o, "wall_seconds",
 			    json_real(s->end_usec > s->start_usec ? (double) (s->end_usec - s->start_usec) / 1e6 : 0));
-	json_object_set_new(o, "cpu_seconds",
-			    json_real(tv_seconds(&s->rusage.ru_utime) + tv_seconds(&s->rusage.ru_stime)));
-	json_object_set_new(o, "memory_peak", json_integer((json_int_t) s->rusage.ru_maxrss * 1024));
-	json_object_set_new(o, "memory_peak_source", json_string("rusage"));
+	if (s->have_stats) {
+		/* The session cgroup saw every process of the box. */
+		json_object_set_new(o, "cpu_seconds", json_real((double) s->stats.cpu_usec / 1e6));
+		json_object_set_new(o, "memory_peak", s->stats.has_memory ? json_integer((json_int_t) s->stats.memory_peak)
+									  : json_null());
+		json_object_set_new(o, "pids_peak",
+				    s->stats.has_pids ? json_integer((json_int_t) s->stats.pids_peak) : json_null());
+		json_object_set_new(o, "throttled_seconds",
+				    s->stats.has_cpu ? json_real((double) s->stats.throttled_usec / 1e6) : json_null());
+		json_object_set_new(o, "oom_kills", json_integer((json_int_t) s->stats.memory_events_oom_kill));
+		json_object_set_new(o, "pids_max_events", json_integer((json_int_t) s->stats.pids_events_max));
+	} else {
+		/* No cgroup: what wait4() knows (pid 1 and what it reaped). */
+		json_object_set_new(o, "cpu_seconds",
+				    json_real(tv_seconds(&s->rusage.ru_utime) + tv_seconds(&s->rusage.ru_stime)));
+		json_object_set_new(o, "memory_peak", json_null());
+		json_object_set_new(o, "pids_peak", json_null());
+		json_object_set_new(o, "throttled_seconds", json_null());
+	}
+	{
+		json_t *d = json_array();
+		for (unsigned bit = 1; bit && bit <= DEGRADE_ALL; bit <<= 1)
+			if (s->degraded & bit)
+				json_array_append_new(d, json_string(degrade_to_string(bit)));
+		json_object_set_new(o, "degraded", d);
+	}
 	json_object_set_new(o, "egress_bytes", json_null());
 	json_object_set_new(o, "cost", json_null());
 	json_object_set_new(o, "profile", json_string(s->plan->profile_name ? s->plan->profile_name : "default"));
@@ -424,6 +506,11 @@ int session_main(const char *profile, const ProfileOverrides *o, bool print_prof
 		return EXIT_ERROR;
 	}
 
+	/* 3. Cgroup. The tenant names its place until admission decides it. */
+	if (setup_cgroup(&s, plan->tenant ? plan->tenant : "default") < 0)
+		return EXIT_ERROR;
+	c.cgroup_fd = s.cgroup ? cgroup_session_fd(s.cgroup) : -EBADF;
+
 	c.plan = plan;
 	c.envp = envp;
 	c.new_netns = plan->net != NET_FILTERED;
@@ -434,6 +521,7 @@ int session_main(const char *profile, const ProfileOverrides *o, bool print_prof
 	s.start_usec = now_usec();
 	r = box_spawn(&c, &s.box, &err);
 	if (r < 0) {
+		cgroup_session_destroy(TAKE_PTR(s.cgroup));
 		log_error("%s", err.msg);
 		if (r == -EPERM || r == -ENOSPC || r == -EUSERS)
 			log_error("hint: unprivileged user namespaces may be disabled here; run '%s doctor'",
@@ -447,9 +535,18 @@ int session_main(const char *profile, const ProfileOverrides *o, bool print_prof
 		(void) kill_box(&s);
 		(void) waitpid(s.box.pid, NULL, 0);
 		box_process_done(&s.box);
+		cgroup_session_destroy(TAKE_PTR(s.cgroup));
 		return EXIT_ERROR;
 	}
 	box_process_done(&s.box);
+
+	/* What the cgroup saw, then nothing may remain: kill, wait, remove. */
+	if (s.cgroup) {
+		s.have_stats = cgroup_session_stats(s.cgroup, &s.stats) >= 0;
+		r = cgroup_session_destroy(TAKE_PTR(s.cgroup));
+		if (r < 0)
+			log_warning_errno(r, "cannot remove the session cgroup: %m");
+	}
 
 	/* 10. Settle. */
 	decide(&s);

@@ -10,6 +10,8 @@ cases() {
 	# A host canary owned by the same user survives kill(-1, SIGKILL).
 	(KDC_EXEC=exec; ${AS:-exec} sleep 300) &
 	canary=$!
+	# the subshell becomes the canary once setpriv has switched uid
+	wait_for sh -c "[ \"\$(stat -c %u /proc/$canary)\" = $([ "$w" = root ] && echo 0 || echo 65534) ] && grep -q sleep /proc/$canary/cmdline"
 	add_cleanup "kill $canary"
 	is "$(probe_out kill $canary)" ok "$w: the canary can be signalled from outside (positive control)"
 	# ESRCH: nothing else in the box to kill (pid 1 is exempt); ok: the
