@@ -17,7 +17,7 @@ cases() {
 	# ESRCH: nothing else in the box to kill (pid 1 is exempt); ok: the
 	# box's own other processes were killed. Either way the host canary
 	# must be alive.
-	like "$(kdc_box -- /bin/sh -c '/bin/sleep 30 & /probe/box-probe kill-all' 2>&1)" '^ok$' \
+	like "$(kdc_box -- /bin/sh -c '/bin/sleep 30 & exec /probe/box-probe kill-all' 2>&1)" '^ok$' \
 		"$w: kill(-1, SIGKILL) in the box kills the box's processes"
 	ok "$w: the host canary survived kill(-1, SIGKILL) in the box" kill -0 $canary
 	kill $canary 2>/dev/null
