@@ -554,9 +554,3 @@ int session_main(const char *profile, const ProfileOverrides *o, bool print_prof
 		return s.exit_status ? s.exit_status : EXIT_ERROR;
 	return s.exit_status;
 }
-
-int session_doctor(int argc, char *argv[])
-{
-	log_error("doctor: not available in this build yet");
-	return EXIT_ERROR;
-}
