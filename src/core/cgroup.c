@@ -619,15 +619,12 @@ static int wait_frozen(int dirfd, uint64_t timeout_usec)
 	}
 }
 
-static int kill_at(int dirfd)
+int cgroup_kill_by_freezing(int dirfd)
 {
 	int r;
 
-	r = write_string_file_at(dirfd, "cgroup.kill", "1");
-	if (r != -ENOENT)
-		return r;
-	/* Before 5.14: freeze so that nothing forks while we walk the tree,
-	 * SIGKILL every process (fatal signals reach frozen tasks), thaw. */
+	/* Freeze so that nothing forks while we walk the tree, SIGKILL every
+	 * process (fatal signals reach frozen tasks), thaw. */
 	r = write_string_file_at(dirfd, "cgroup.freeze", "1");
 	if (r < 0)
 		return r;
@@ -635,6 +632,16 @@ static int kill_at(int dirfd)
 	r = for_each_cgroup(dirfd, kill_procs_fn, -EBADF, NULL, NULL);
 	(void) write_string_file_at(dirfd, "cgroup.freeze", "0");
 	return r;
+}
+
+static int kill_at(int dirfd)
+{
+	int r;
+
+	r = write_string_file_at(dirfd, "cgroup.kill", "1");
+	if (r != -ENOENT)
+		return r;
+	return cgroup_kill_by_freezing(dirfd); /* before 5.14 */
 }
 
 static int rmdir_fn(int parentfd, const char *name, int fd, void *u)

@@ -115,5 +115,8 @@ int cgroup_owner_record(char *buf, size_t len);
 /* 1 when the owner a record names is alive (or in another pid namespace, so
  * unknowable), 0 when dead or the record is garbage. */
 int cgroup_owner_alive(const char *record);
+/* cgroup_session_kill()'s fallback for kernels without cgroup.kill, on a
+ * cgroup directory fd (callable on kernels with it, for the tests). */
+int cgroup_kill_by_freezing(int dirfd);
 /* Whether a space-separated controller list contains name. */
 bool cgroup_list_contains(const char *list, const char *name);

@@ -74,6 +74,11 @@ is "$(alive_count "$TESTDIR/s1") $(val emptied "$TESTDIR/s1") $(val removed "$TE
 	"root: cgroup.kill leaves none alive and the session cgroup is removed"
 ok "root: the empty tenant level is removed too" test ! -e "$MNT/kdc.slice/$T"
 
+# The fallback for kernels without cgroup.kill: freeze, SIGKILL each, thaw.
+"$LAUNCH" --tenant "$T" --session s1f --freeze-kill -- "$HOG" daemons 20 >"$TESTDIR/s1f" 2>&1
+is "$? $(val procs_left "$TESTDIR/s1f") $(alive_count "$TESTDIR/s1f") $(val emptied "$TESTDIR/s1f") $(val removed "$TESTDIR/s1f")" \
+	"0 20 0 yes yes" "root: without cgroup.kill, freezing and killing each process empties it too (20 daemons)"
+
 # KDC_CGROUP_ROOT: a cgroup of ours, then something that is not cgroup2.
 mkdir "$R"
 KDC_CGROUP_ROOT=$R "$LAUNCH" --tenant t --session s2 -- cat /proc/self/cgroup >"$TESTDIR/s2" 2>&1

@@ -4,7 +4,7 @@
  * until kdc-run does the same (tests use $KDC_LAUNCH).
  *
  *   cg-run [--tenant T] [--session ID] [--memory SIZE] [--swap SIZE] [--cpu CORES]
- *          [--pids N] [--degrade memory,cpu,pids] [--timeout DURATION] [--crash]
+ *          [--pids N] [--degrade memory,cpu,pids] [--timeout DURATION] [--crash] [--freeze-kill]
  *          -- COMMAND [ARG]...
  *   cg-run --probe | --find-mount
  *
@@ -12,7 +12,8 @@
  * When it ends, cg-run prints procs_left (processes it left behind), kills
  * and empties the cgroup, prints the statistics and removes the cgroup.
  * --crash instead SIGKILLs cg-run itself once the command has ended, leaving
- * the cgroup and whatever is in it behind (a crashed kdc-run).
+ * the cgroup and whatever is in it behind (a crashed kdc-run). --freeze-kill
+ * empties the cgroup with the fallback for kernels without cgroup.kill.
  * Exit status: the command's, 128+signal, 124 on timeout, 125 when the
  * session cgroup cannot be made (the hint on stderr), 126/127 exec failure. */
 
@@ -102,19 +103,26 @@ static int probe(void)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"tenant", required_argument, NULL, 't'},  {"session", required_argument, NULL, 's'},
-	    {"memory", required_argument, NULL, 'm'},  {"swap", required_argument, NULL, 'w'},
-	    {"cpu", required_argument, NULL, 'c'},     {"pids", required_argument, NULL, 'p'},
-	    {"degrade", required_argument, NULL, 'd'}, {"timeout", required_argument, NULL, 'T'},
-	    {"crash", no_argument, NULL, 'C'},	       {"probe", no_argument, NULL, 'P'},
-	    {"find-mount", no_argument, NULL, 'M'},    {},
+	    {"tenant", required_argument, NULL, 't'},
+	    {"session", required_argument, NULL, 's'},
+	    {"memory", required_argument, NULL, 'm'},
+	    {"swap", required_argument, NULL, 'w'},
+	    {"cpu", required_argument, NULL, 'c'},
+	    {"pids", required_argument, NULL, 'p'},
+	    {"degrade", required_argument, NULL, 'd'},
+	    {"timeout", required_argument, NULL, 'T'},
+	    {"crash", no_argument, NULL, 'C'},
+	    {"probe", no_argument, NULL, 'P'},
+	    {"find-mount", no_argument, NULL, 'M'},
+	    {"freeze-kill", no_argument, NULL, 'F'},
+	    {},
 	};
 	CgroupLimits lim = {LIMIT_UNSET, LIMIT_UNSET, LIMIT_UNSET, LIMIT_UNSET};
 	const char *tenant = "test";
 	_cleanup_free_ char *session = NULL, *hint = NULL;
 	uint64_t timeout = UINT64_MAX, start, wall;
 	unsigned degrade = 0, degraded = 0;
-	bool crash = false, timed_out = false;
+	bool crash = false, freeze_kill = false, timed_out = false;
 	CgroupSession *s = NULL;
 	CgroupStats st;
 	_cleanup_close_ int pidfd = -EBADF;
@@ -159,6 +167,9 @@ int main(int argc, char **argv)
 			break;
 		case 'C':
 			crash = true;
+			break;
+		case 'F':
+			freeze_kill = true;
 			break;
 		case 'P':
 			return probe();
@@ -243,7 +254,7 @@ int main(int argc, char **argv)
 		(void) raise(SIGKILL);
 		_exit(1);
 	}
-	r = cgroup_session_kill(s);
+	r = freeze_kill ? cgroup_kill_by_freezing(cgroup_session_fd(s)) : cgroup_session_kill(s);
 	if (r < 0)
 		log_error_errno(r, "cannot kill the session cgroup: %m");
 	r = cgroup_session_wait_empty(s, 10 * USEC_PER_SEC);
