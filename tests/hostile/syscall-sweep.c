@@ -31,6 +31,9 @@
  *   personality(0)                   -> ok (PER_LINUX, no change)
  *   clone(SIGCHLD, 0, 0, 0, 0)       -> ok (a fork; the copy exits at once)
  *   fork()                           -> ok (idem)
+ *   msgget(-1, 0)                    -> ENOENT (with IPC_CREAT among the
+ *                                       flags it would leave a queue with
+ *                                       key 0xffffffff behind)
  * Calls skipped ("skip"), each allowed by the table, and why:
  *   exit, exit_group   would end the child with status 255: no errno to
  *                      report (every program that exits proves them)
@@ -96,6 +99,8 @@ static long call(long nr)
 		return syscall(nr, 0L);
 	case SYS_clone:
 		return syscall(nr, (long) SIGCHLD, 0L, 0L, 0L, 0L);
+	case SYS_msgget:
+		return syscall(nr, m, 0L);
 	default:
 		return syscall(nr, m, m, m, m, m, m);
 	}
