@@ -8,8 +8,8 @@
  *   seccomp-exec --bench N [options]
  *
  * Exit status: the command's, 128 + signal when it was killed (159 for
- * SIGSYS, with a line naming the syscall when the kernel's audit record is
- * readable), 2 for a usage or policy error, 127 when exec fails. */
+ * SIGSYS, with a line naming the fatal syscall in --kill mode), 2 for a
+ * usage or policy error, 127 when exec fails. */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/user.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -98,47 +100,47 @@ static int bench(const SeccompOptions *o, int n)
 	return 0;
 }
 
-/* The kernel's audit record for a seccomp kill ("type=1326 ... pid=N ...
- * syscall=M") is the only place the number of the fatal call is kept: the
- * wait status carries just SIGSYS. /dev/kmsg is readable by root (and by
- * anyone where dmesg_restrict=0); elsewhere the name stays unknown. */
-static int kmsg_open_at_end(void)
+/* The wait status of a process seccomp killed carries just SIGSYS, not the
+ * number of the fatal call. The kernel keeps that number in the dying
+ * thread's registers (orig_rax; seccomp rolls the call back before the
+ * kill), readable at the PTRACE_EVENT_EXIT stop: in --kill mode this
+ * launcher traces its child for that one event. (kdc-run cannot trace the
+ * box; see the seccomp report for the ways it can learn the number.) */
+static int trace_child(pid_t pid)
 {
-	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0)
-		return -EBADF;
-	if (lseek(fd, 0, SEEK_END) < 0)
-		return safe_close(fd);
-	return fd;
+	if (ptrace(PTRACE_SEIZE, pid, NULL, (void *) (PTRACE_O_TRACEEXIT | PTRACE_O_EXITKILL)) < 0)
+		return -errno;
+	return 0;
 }
 
-static int kmsg_find_seccomp_kill(int fd, pid_t pid)
+/* Waits for the traced child; *ret_nr is the syscall in progress when it exited. */
+static int wait_traced(pid_t pid, int *ret_status, long *ret_nr)
 {
-	char rec[8192], key[32];
-	int found = -1, any = -1, n_any = 0;
+	int status;
 
-	if (fd < 0)
-		return -1;
-	snprintf(key, sizeof key, " pid=%d ", (int) pid);
+	*ret_nr = -1;
 	for (;;) {
-		ssize_t l = read(fd, rec, sizeof rec - 1);
-		const char *s;
-		int nr;
-
-		if (l < 0 && errno == EPIPE)
-			continue; /* records were overwritten; go on */
-		if (l <= 0)
-			break;
-		rec[l] = 0;
-		if (!strstr(rec, "type=1326") || !(s = strstr(rec, " syscall=")) || sscanf(s, " syscall=%d", &nr) != 1)
+		if (waitpid(pid, &status, __WALL) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (WIFEXITED(status) || WIFSIGNALED(status)) {
+			*ret_status = status;
+			return 0;
+		}
+		if (!WIFSTOPPED(status))
 			continue;
-		if (strstr(rec, key))
-			found = nr;
-		any = nr;
-		n_any++;
+		if (status >> 8 == (SIGTRAP | PTRACE_EVENT_EXIT << 8)) {
+			struct user_regs_struct regs;
+			if (ptrace(PTRACE_GETREGS, pid, NULL, &regs) == 0)
+				*ret_nr = (long) regs.orig_rax;
+			(void) ptrace(PTRACE_CONT, pid, NULL, NULL);
+		} else if (status >> 16 == PTRACE_EVENT_STOP)
+			(void) ptrace(PTRACE_CONT, pid, NULL, NULL); /* group stop: no signal to pass on */
+		else
+			(void) ptrace(PTRACE_CONT, pid, NULL, (void *) (long) WSTOPSIG(status));
 	}
-	/* A helper process of the command may have been the one killed. */
-	return found >= 0 ? found : n_any == 1 ? any : -1;
 }
 
 static void help(void)
@@ -159,9 +161,10 @@ int main(int argc, char *argv[])
 	};
 	_cleanup_strv_free_ char **deny = NULL, **allow = NULL;
 	_cleanup_seccomp_program_free_ SeccompProgram *p = NULL;
-	_cleanup_close_ int kmsg = -EBADF;
 	SeccompOptions o = { .allow_inet = true };
-	bool filter = true, timing = false;
+	bool filter = true, timing = false, traced;
+	_cleanup_close_pair_ int sync[2] = { -EBADF, -EBADF };
+	long nr = -1;
 	const char *bad = NULL;
 	int c, r, status, n_bench = 0;
 	double t0;
@@ -231,14 +234,20 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "seccomp-exec: build %.0f us (%s, %u instructions)\n", now_usec() - t0,
 			sandbox_seccomp_program_from_cache(p) ? "cache" : "compiled",
 			sandbox_seccomp_program_fprog(p)->len);
-	if (filter && o.kill_on_violation)
-		kmsg = kmsg_open_at_end();
-
+	traced = filter && o.kill_on_violation;
+	if (pipe2(sync, O_CLOEXEC) < 0)
+		return log_error_errno(-errno, "pipe failed: %m"), 2;
 	pid = fork();
 	if (pid < 0)
 		return log_error_errno(-errno, "fork failed: %m"), 2;
 	if (pid == 0) {
-		/* Same steps in both cases, so that only the filter differs. */
+		char go;
+
+		/* Wait until the parent has seized us (or decided not to). */
+		sync[1] = safe_close(sync[1]);
+		if (read(sync[0], &go, 1) != 1)
+			_exit(2);
+		/* Same steps in every mode, so that only the filter differs. */
 		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 			log_error_errno(-errno, "cannot set no_new_privs: %m");
 			_exit(2);
@@ -256,22 +265,34 @@ int main(int argc, char *argv[])
 		_exit(r == ENOENT ? 127 : 126);
 	}
 
+	sync[0] = safe_close(sync[0]);
+	if (traced && (r = trace_child(pid)) < 0) {
+		log_error_errno(r, "cannot trace the command to learn a fatal syscall: %m");
+		(void) kill(pid, SIGKILL);
+		return 2;
+	}
+	if (write(sync[1], "x", 1) != 1)
+		return log_error_errno(-errno, "cannot start the command: %m"), 2;
+	sync[1] = safe_close(sync[1]);
+
 	/* Let the command own the terminal's signals. */
 	(void) signal(SIGINT, SIG_IGN);
 	(void) signal(SIGQUIT, SIG_IGN);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return log_error_errno(-errno, "waitpid failed: %m"), 2;
+	if (traced)
+		r = wait_traced(pid, &status, &nr);
+	else
+		r = waitpid(pid, &status, 0) < 0 ? -errno : 0;
+	if (r < 0)
+		return log_error_errno(r, "waitpid failed: %m"), 2;
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
-	if (WTERMSIG(status) == SIGSYS) {
-		int nr = kmsg_find_seccomp_kill(kmsg, pid);
-		if (nr >= 0)
-			log_error("killed: seccomp: forbidden system call '%s' (%d)", sandbox_seccomp_syscall_name(nr),
-				  nr);
-		else
-			log_error("killed: seccomp: SIGSYS (system call unknown: no audit record readable)");
-	} else
+	if (WTERMSIG(status) == SIGSYS && nr >= 0x40000000)
+		log_error("killed: seccomp: x32 system call %ld (not the native ABI)", nr);
+	else if (WTERMSIG(status) == SIGSYS && nr >= 0)
+		log_error("killed: seccomp: forbidden system call '%s' (%ld)", sandbox_seccomp_syscall_name((int) nr), nr);
+	else if (WTERMSIG(status) == SIGSYS)
+		log_error("killed: seccomp: SIGSYS");
+	else
 		log_error("killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
 	return 128 + WTERMSIG(status);
 }
