@@ -147,58 +147,63 @@ static int rule(scmp_filter_ctx ctx, uint32_t action, int nr, unsigned n, const 
 	return seccomp_rule_add_array(ctx, action, nr, n, c);
 }
 
-/* Adds rules with `action` that match exactly the values of argument `arg`
- * outside the sorted set `set`, as long as the conditions in pre[] hold.
- * libseccomp allows one comparison per argument and rule, so the complement
- * is cut into aligned blocks, one MASKED_EQ rule each.
+/* Adds rules with `action` that together match exactly the arguments whose
+ * field, (arg >> shift) & field, is outside the sorted set `set`, while the
+ * conditions in pre[] hold. libseccomp allows one comparison per argument
+ * and rule, so the complement is cut into aligned power-of-two blocks of
+ * field values, one MASKED_EQ rule each; when the field is the whole
+ * register, everything above the largest value is one GT.
  *
- * width 64: the whole 64-bit register is compared (the allow rules beside it
- *   use plain EQ, so a value with stray high bits is outside the set and
- *   refused: over-refusing, never under).
- * width 32: only the low half is compared, for int arguments the kernel
- *   truncates: a value and its twins with garbage in the high half then
- *   always land on the same side, whichever side is the denied one. */
+ * Which bits to compare:
+ *   UINT64_MAX  the whole register, where the rules beside use plain EQ: a
+ *               value with stray high bits is then refused (over-refusing,
+ *               never under);
+ *   UINT32_MAX  an int the kernel truncates, where the set is what must be
+ *               denied: a value and its twins with garbage in the high half
+ *               land on the same side, whichever it is;
+ *   a bit field the socket type (0xf) or the file type in a mode (0xf << 12),
+ *               whose neighbours are flags that do not matter here. */
 static int add_rules_not_in(scmp_filter_ctx ctx, uint32_t action, int nr, const struct scmp_arg_cmp *pre,
-			    unsigned n_pre, unsigned arg, unsigned width, const uint64_t *set, size_t n_set)
+			    unsigned n_pre, unsigned arg, unsigned shift, uint64_t field, const uint64_t *set,
+			    size_t n_set)
 {
-	const uint64_t top = width == 64 ? UINT64_MAX : UINT32_MAX;
+	const bool whole = field == UINT64_MAX;
 	struct scmp_arg_cmp c[6];
 	uint64_t lo = 0;
 	int r;
 
-	if (n_pre >= ARRAY_SIZE(c))
-		return -E2BIG;
+	if (n_pre >= ARRAY_SIZE(c) || (whole && shift != 0))
+		return -EINVAL;
 	memcpy(c, pre, n_pre * sizeof(*pre));
 
 	for (size_t i = 0; i <= n_set; i++) {
 		uint64_t hi; /* inclusive end of the gap */
 
 		if (i < n_set) {
-			if (set[i] < lo)
-				return -EINVAL; /* not sorted, or duplicate */
+			if (set[i] < lo || set[i] > field)
+				return -EINVAL; /* not sorted, duplicate, or not in the field */
 			if (set[i] == lo) {
 				lo = set[i] + 1;
 				continue;
 			}
 			hi = set[i] - 1;
 		} else {
-			if (n_set > 0 && set[n_set - 1] == top)
+			if (n_set > 0 && set[n_set - 1] == field)
 				break;
-			if (width == 64 && n_set > 0) {
-				/* Everything above the largest value: one GT. */
+			if (whole && n_set > 0) {
 				c[n_pre] = SCMP_CMP(arg, SCMP_CMP_GT, set[n_set - 1]);
 				return rule(ctx, action, nr, n_pre + 1, c);
 			}
-			hi = top;
+			hi = field;
 		}
 
 		/* [lo, hi] as aligned power-of-two blocks. */
 		while (lo <= hi) {
-			uint64_t size = lo == 0 ? (uint64_t) 1 << 63 : lo & -lo;
+			uint64_t size = lo != 0 ? lo & -lo : whole ? (uint64_t) 1 << 63 : field + 1;
 
-			while (size > 1 && (size - 1 > hi - lo))
+			while (size > 1 && size - 1 > hi - lo)
 				size >>= 1;
-			c[n_pre] = SCMP_CMP(arg, SCMP_CMP_MASKED_EQ, ~(size - 1) & top, lo);
+			c[n_pre] = SCMP_CMP(arg, SCMP_CMP_MASKED_EQ, (~(size - 1) & field) << shift, lo << shift);
 			r = rule(ctx, action, nr, n_pre + 1, c);
 			if (r < 0)
 				return r;
@@ -227,7 +232,7 @@ static int rules_ioctl(scmp_filter_ctx ctx, int nr, const SeccompOptions *o, uin
 		if (r < 0)
 			return r;
 	}
-	return add_rules_not_in(ctx, SCMP_ACT_ALLOW, nr, NULL, 0, 1, 32, bad, ARRAY_SIZE(bad));
+	return add_rules_not_in(ctx, SCMP_ACT_ALLOW, nr, NULL, 0, 1, 0, UINT32_MAX, bad, ARRAY_SIZE(bad));
 }
 
 static int rules_clone(scmp_filter_ctx ctx, int nr, const SeccompOptions *o, uint32_t deny)
@@ -252,42 +257,31 @@ static int rules_clone(scmp_filter_ctx ctx, int nr, const SeccompOptions *o, uin
 /* socket(domain, type, protocol) for AF_INET or AF_INET6: TCP and UDP only. */
 static int rules_socket_inet(scmp_filter_ctx ctx, int nr, uint64_t family, uint32_t deny)
 {
-	static const struct {
-		uint64_t type;
-		uint64_t protocols[2]; /* sorted */
-	} ok[] = {
-		{ SOCK_STREAM, { 0, IPPROTO_TCP } },
-		{ SOCK_DGRAM, { 0, IPPROTO_UDP } },
+	static const uint64_t types[] = { SOCK_STREAM, SOCK_DGRAM }; /* sorted */
+	static const uint64_t protocols[][2] = {
+		{ 0, IPPROTO_TCP }, /* for SOCK_STREAM */
+		{ 0, IPPROTO_UDP }, /* for SOCK_DGRAM */
 	};
+	const struct scmp_arg_cmp fam = SCMP_A0(SCMP_CMP_EQ, family);
 	int r;
 
-	/* The type's low 4 bits (SOCK_TYPE_MASK) are the type, the rest are
-	 * SOCK_NONBLOCK/SOCK_CLOEXEC: enumerate the 16 types. */
-	for (uint64_t t = 0; t < 16; t++) {
-		const struct scmp_arg_cmp pre[] = {
-			SCMP_A0(SCMP_CMP_EQ, family),
-			SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, t),
-		};
-		size_t k;
+	/* The type's low 4 bits (SOCK_TYPE_MASK) are the type, the bits above
+	 * SOCK_NONBLOCK and SOCK_CLOEXEC. SOCK_RAW, SOCK_SEQPACKET (SCTP),
+	 * SOCK_PACKET, ...: refused. */
+	r = add_rules_not_in(ctx, deny, nr, &fam, 1, 1, 0, 0xf, types, ARRAY_SIZE(types));
+	if (r < 0)
+		return r;
+	for (size_t t = 0; t < ARRAY_SIZE(types); t++) {
+		const struct scmp_arg_cmp pre[] = { fam, SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, types[t]) };
 
-		for (k = 0; k < ARRAY_SIZE(ok); k++)
-			if (ok[k].type == t)
-				break;
-		if (k == ARRAY_SIZE(ok)) {
-			/* SOCK_RAW, SOCK_SEQPACKET (SCTP), SOCK_PACKET, ... */
-			r = rule(ctx, deny, nr, ARRAY_SIZE(pre), pre);
-			if (r < 0)
-				return r;
-			continue;
-		}
-		for (size_t p = 0; p < ARRAY_SIZE(ok[k].protocols); p++) {
-			r = RULE(ctx, SCMP_ACT_ALLOW, nr, pre[0], pre[1], SCMP_A2(SCMP_CMP_EQ, ok[k].protocols[p]));
+		for (size_t p = 0; p < ARRAY_SIZE(protocols[t]); p++) {
+			r = RULE(ctx, SCMP_ACT_ALLOW, nr, pre[0], pre[1], SCMP_A2(SCMP_CMP_EQ, protocols[t][p]));
 			if (r < 0)
 				return r;
 		}
 		/* IPPROTO_ICMP (ping sockets), SCTP, MPTCP, UDPLITE, ... */
-		r = add_rules_not_in(ctx, deny, nr, pre, ARRAY_SIZE(pre), 2, 64, ok[k].protocols,
-				     ARRAY_SIZE(ok[k].protocols));
+		r = add_rules_not_in(ctx, deny, nr, pre, ARRAY_SIZE(pre), 2, 0, UINT64_MAX, protocols[t],
+				     ARRAY_SIZE(protocols[t]));
 		if (r < 0)
 			return r;
 	}
@@ -315,10 +309,10 @@ static int rules_socket(scmp_filter_ctx ctx, int nr, const SeccompOptions *o, ui
 		r = rules_socket_inet(ctx, nr, AF_INET6, deny);
 		if (r < 0)
 			return r;
-		return add_rules_not_in(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), nr, NULL, 0, 0, 64, with_inet,
+		return add_rules_not_in(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), nr, NULL, 0, 0, 0, UINT64_MAX, with_inet,
 					ARRAY_SIZE(with_inet));
 	}
-	return add_rules_not_in(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), nr, NULL, 0, 0, 64, unix_only,
+	return add_rules_not_in(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), nr, NULL, 0, 0, 0, UINT64_MAX, unix_only,
 				ARRAY_SIZE(unix_only));
 }
 
@@ -330,22 +324,23 @@ static int rules_socketpair(scmp_filter_ctx ctx, int nr, const SeccompOptions *o
 	r = RULE(ctx, SCMP_ACT_ALLOW, nr, SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
 	if (r < 0)
 		return r;
-	return add_rules_not_in(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), nr, NULL, 0, 0, 64, ok, ARRAY_SIZE(ok));
+	return add_rules_not_in(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), nr, NULL, 0, 0, 0, UINT64_MAX, ok, ARRAY_SIZE(ok));
 }
 
 /* mknod(path, mode, dev) and mknodat(dirfd, path, mode, dev): no device nodes. */
 static int rules_mknod_at(scmp_filter_ctx ctx, int nr, unsigned mode_arg, uint32_t deny)
 {
-	/* Enumerate the 16 values of the S_IFMT field; the kernel itself turns
-	 * away the ones that are no file type with EINVAL. */
-	for (uint64_t t = 0; t < 16; t++) {
-		uint64_t fmt = t << 12;
-		bool dev = fmt == S_IFCHR || fmt == S_IFBLK;
-		int r = RULE(ctx, dev ? deny : SCMP_ACT_ALLOW, nr, SCMP_CMP(mode_arg, SCMP_CMP_MASKED_EQ, S_IFMT, fmt));
+	/* File types are the 4 bits of S_IFMT; the kernel itself turns away
+	 * the values that are no file type (EINVAL). */
+	static const uint64_t devices[] = { S_IFCHR >> 12, S_IFBLK >> 12 }; /* sorted */
+	int r;
+
+	for (size_t i = 0; i < ARRAY_SIZE(devices); i++) {
+		r = RULE(ctx, deny, nr, SCMP_CMP(mode_arg, SCMP_CMP_MASKED_EQ, S_IFMT, devices[i] << 12));
 		if (r < 0)
 			return r;
 	}
-	return 0;
+	return add_rules_not_in(ctx, SCMP_ACT_ALLOW, nr, NULL, 0, mode_arg, 12, 0xf, devices, ARRAY_SIZE(devices));
 }
 
 static int rules_mknod(scmp_filter_ctx ctx, int nr, const SeccompOptions *o, uint32_t deny)
