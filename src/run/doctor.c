@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <linux/filter.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -202,6 +203,14 @@ static json_t *judge_profile(const char *name, const CgroupProbe *cg, bool bpf_o
 	}
 	if (p->net == NET_FILTERED)
 		NEED(DEGRADE_LANDLOCK, "landlock", landlock < 6);
+	if (p->net == NET_PROXY || p->n_tools > 0) {
+		/* this build has no kdc-supervisor: never degraded */
+		json_t *n = json_object();
+		json_object_set_new(n, "control", json_string("supervisor"));
+		json_object_set_new(n, "degraded", json_false());
+		json_array_append_new(need, n);
+		runs = false;
+	}
 #undef NEED
 	json_object_set_new(o, "runs", json_boolean(runs));
 	json_object_set_new(o, "needs", need);
@@ -324,12 +333,13 @@ int session_doctor(int argc, char *argv[])
 			       err ? "invalid: " : runs ? "runs" : "refused: needs");
 			if (err)
 				printf("%s", err);
+			unsigned shown = 0;
 			json_array_foreach(need, k, n)
 			{
 				bool deg = json_is_true(json_object_get(n, "degraded"));
 				if (runs != deg)
 					continue;
-				printf("%s%s", k ? ", " : (runs ? " degrading " : " "),
+				printf("%s%s", shown++ ? ", " : (runs ? " degrading " : " "),
 				       json_string_value(json_object_get(n, "control")));
 			}
 			putchar('\n');

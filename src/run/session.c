@@ -22,6 +22,7 @@
 #include "core/box.h"
 #include "core/cgroup.h"
 #include "core/profile.h"
+#include "core/seccomp-policy.h"
 #include "run/session.h"
 #include "shared/fileio.h"
 #include "shared/log.h"
@@ -105,11 +106,40 @@ static const char *signal_name(int sig)
 	return buf;
 }
 
+static int seccomp_install_hook(const void *data)
+{
+	return sandbox_seccomp_install(data);
+}
+
 /* Step 1 (end): every control the plan asks for must be applicable, or
  * listed under degrade. Controls whose enforcement this build lacks refuse
  * the run: never a silent gap. */
+static SeccompOptions seccomp_options(const Plan *p)
+{
+	return (SeccompOptions){
+		.extra_deny = p->seccomp_deny,
+		.extra_allow = p->seccomp_allow,
+		.kill_on_violation = p->seccomp_kill,
+		.allow_inet = true,
+	};
+}
+
 static int check_controls(const Plan *p)
 {
+	SeccompOptions so = seccomp_options(p);
+	const char *bad = NULL;
+	int r;
+
+	r = sandbox_seccomp_validate(&so, &bad);
+	if (r == -EINVAL)
+		return log_error("[seccomp]: unknown system call '%s'", bad);
+	if (r == -EPERM)
+		return log_error("[seccomp] allow: '%s' is decided by an argument rule or fixed by the policy and "
+				 "cannot be opened", bad);
+	if (r == -EEXIST)
+		return log_error("[seccomp]: '%s' is both allowed and denied", bad);
+	if (r < 0)
+		return log_error_errno(r, "the seccomp policy cannot be applied here: %m");
 	if (p->net == NET_PROXY)
 		return log_error("network mode 'proxy' needs kdc-supervisor's proxy, which this build does not "
 				 "have; use '--net none'");
@@ -456,6 +486,7 @@ int session_main(const char *profile, const ProfileOverrides *o, bool print_prof
 	_cleanup_plan_free_ Plan *plan = NULL;
 	_cleanup_free_ char *error = NULL;
 	_cleanup_strv_free_ char **envp = NULL;
+	_cleanup_seccomp_program_free_ SeccompProgram *seccomp = NULL;
 	Session s = { .box = { .pidfd = -EBADF, .msg_fd = -EBADF } };
 	BoxConfig c = { .cgroup_fd = -EBADF };
 	BoxError err = { 0 };
@@ -504,6 +535,19 @@ int session_main(const char *profile, const ProfileOverrides *o, bool print_prof
 	if (sigprocmask(SIG_BLOCK, &sigs, &c.agent_mask) < 0) {
 		log_error_errno(negative_errno(), "cannot block signals: %m");
 		return EXIT_ERROR;
+	}
+
+	/* The filter is built (or read from the cache) before clone, so the
+	 * child only has to install it. */
+	{
+		SeccompOptions so = seccomp_options(plan);
+		r = sandbox_seccomp_build(&so, &seccomp);
+		if (r < 0) {
+			log_error_errno(r, "cannot build the seccomp filter: %m");
+			return EXIT_ERROR;
+		}
+		c.seccomp_install = seccomp_install_hook;
+		c.seccomp_data = seccomp;
 	}
 
 	/* 3. Cgroup. The tenant names its place until admission decides it. */
