@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <stddef.h>
 #include <jansson.h>
+#include <pwd.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 
 #include "core/box.h"
 #include "core/cgroup.h"
+#include "core/ledger.h"
 #include "core/profile.h"
 #include "core/seccomp-policy.h"
 #include "run/session.h"
@@ -53,6 +55,14 @@ typedef struct Session {
 
 	BoxProcess box;
 	bool box_started;
+
+	/* Admission (step 2) and settlement (step 10). */
+	Ledger *ledger;          /* NULL: budget degraded */
+	char tenant[LEDGER_NAME_MAX + 1];
+	bool admitted;
+	bool denied;
+	int64_t cost;            /* micro-units of plan->budget_unit */
+	bool priced;
 
 	CgroupSession *cgroup;   /* NULL: no session cgroup (degraded) */
 	unsigned degraded;       /* Degrade bits actually taken */
@@ -149,12 +159,6 @@ static int check_controls(const Plan *p)
 	if (p->n_tools > 0)
 		return log_error("the profile offers tools, which need kdc-supervisor; this build does not have "
 				 "it");
-	if (p->price_cpu_s || p->price_wall_s || p->hold) {
-		if (!(p->degrade & DEGRADE_BUDGET))
-			return log_error("the profile prices the run ([budget]) but this build has no ledger; "
-					 "remove [budget] or add 'degrade = budget'");
-		log_warning("budget not enforced: this build has no ledger (degraded by the profile)");
-	}
 	return 0;
 }
 
@@ -213,6 +217,153 @@ static int setup_cgroup(Session *s, const char *tenant)
 		return 0;
 	}
 	return log_error("cannot create the session cgroup: %s", hint ? hint : strerror(-r));
+}
+
+/* The tenant: --tenant / the profile, else $KDC_TENANT, else the login
+ * name (DESIGN.md "kdc-run admission"). */
+static int pick_tenant(Session *s)
+{
+	const char *t = s->plan->tenant;
+	struct passwd *pw;
+
+	if (!t)
+		t = getenv("KDC_TENANT");
+	if (isempty(t)) {
+		pw = getpwuid(getuid());
+		t = pw ? pw->pw_name : NULL;
+	}
+	if (isempty(t) || !ledger_name_valid(t))
+		return log_error("invalid tenant '%s': names are letters, digits, '.', '_' and '-' (--tenant)",
+				 t ? t : "");
+	snprintf(s->tenant, sizeof(s->tenant), "%s", t);
+	return 0;
+}
+
+/* Worst-case compute cost of the run, in micro-units: what the hold must
+ * cover. A priced run without a wall limit has no worst case. */
+static int worst_case_cost(const Plan *p, int64_t *ret)
+{
+	uint64_t wall_s, cores_m, v = 0, part;
+
+	if (p->hold > 0) {
+		*ret = p->hold;
+		return 0;
+	}
+	if (!p->price_cpu_s && !p->price_wall_s) {
+		*ret = 0;
+		return 0;
+	}
+	if (p->wall_usec == LIMIT_UNSET)
+		return log_error("the profile prices the run ([budget]) but sets no wall-clock limit, so its worst "
+				 "case is unbounded; set [limits] wall (or --timeout), or a fixed [budget] hold");
+	wall_s = (p->wall_usec + USEC_PER_SEC - 1) / USEC_PER_SEC;
+	/* cpu-seconds at most wall x cores (all of the host's when unlimited) */
+	cores_m = p->cpu != LIMIT_UNSET ? p->cpu : (uint64_t) sysconf(_SC_NPROCESSORS_ONLN) * 1000;
+	if (__builtin_mul_overflow((uint64_t) p->price_cpu_s, wall_s, &part) ||
+	    __builtin_mul_overflow(part, cores_m, &part) || __builtin_add_overflow(v, part / 1000, &v) ||
+	    __builtin_mul_overflow((uint64_t) p->price_wall_s, wall_s, &part) || __builtin_add_overflow(v, part, &v) ||
+	    v > INT64_MAX)
+		return log_error("the worst-case cost of this run overflows; lower the prices or the limits");
+	*ret = (int64_t) v;
+	return 0;
+}
+
+/* Step 2: one transaction decides. A denial prints one line and the run
+ * exits 123; a ledger that cannot answer denies too (fail closed), unless
+ * the profile degrades 'budget'. */
+static int admit(Session *s, const char *command)
+{
+	const Plan *p = s->plan;
+	_cleanup_free_ char *path = NULL;
+	LedgerAdmitResult res = { 0 };
+	LedgerAdmitRequest req = {
+		.project = p->project,
+		.user = p->user,
+		.session_id = s->id,
+		.unit = p->budget_unit[0] ? p->budget_unit : "USD",
+		.create_tenant = true,
+		.command = command,
+	};
+	char buf[64];
+	int r;
+
+	if (pick_tenant(s) < 0)
+		return EXIT_ERROR;
+	req.tenant = s->tenant;
+	if (worst_case_cost(p, &req.hold_amount) < 0)
+		return EXIT_ERROR;
+	s->priced = req.hold_amount > 0 || p->price_cpu_s || p->price_wall_s;
+	/* The hold outlives a crashed kdc-run by a margin, then expires. */
+	req.hold_ttl_usec = p->wall_usec != LIMIT_UNSET ? p->wall_usec + 300 * USEC_PER_SEC : 0;
+
+	r = ledger_default_path(&path);
+	if (r >= 0)
+		r = ledger_open(path, &s->ledger);
+	if (r >= 0)
+		r = ledger_admit(s->ledger, &req, &res);
+	if (r < 0) {
+		if (p->degrade & DEGRADE_BUDGET) {
+			log_warning("no admission: the ledger at %s cannot answer (%s); budget not enforced "
+				    "(degraded by the profile)",
+				    path ? path : "?", s->ledger ? ledger_errmsg(s->ledger) : strerror(-r));
+			ledger_close(TAKE_PTR(s->ledger));
+			s->degraded |= DEGRADE_BUDGET;
+			return 0;
+		}
+		s->denied = true;
+		log_error("denied: the ledger at %s cannot answer (%s)", path ? path : "?",
+			  s->ledger && r != -ENOMEM ? ledger_errmsg(s->ledger) : strerror(-r));
+		return EXIT_DENIED;
+	}
+	if (res.tenant_created)
+		log_notice("created tenant '%s' in the ledger at %s", s->tenant, path);
+	if (!res.allowed) {
+		s->denied = true;
+		log_error("denied: %s", res.reason);
+		return EXIT_DENIED;
+	}
+	s->admitted = true;
+	if (req.hold_amount > 0)
+		log_info("admitted: hold %s for tenant '%s'",
+			 units_format_amount(buf, sizeof(buf), req.hold_amount, req.unit), s->tenant);
+	return 0;
+}
+
+/* Step 10: what the run cost, from what the cgroup (or wait4) measured. */
+static int64_t actual_cost(const Session *s)
+{
+	const Plan *p = s->plan;
+	uint64_t cpu_usec = s->have_stats ? s->stats.cpu_usec
+					  : (uint64_t) (s->rusage.ru_utime.tv_sec + s->rusage.ru_stime.tv_sec) * USEC_PER_SEC +
+						    (uint64_t) (s->rusage.ru_utime.tv_usec + s->rusage.ru_stime.tv_usec);
+	uint64_t wall_usec = s->end_usec > s->start_usec ? s->end_usec - s->start_usec : 0;
+	unsigned __int128 c = (unsigned __int128) (uint64_t) p->price_cpu_s * cpu_usec / USEC_PER_SEC +
+			      (unsigned __int128) (uint64_t) p->price_wall_s * wall_usec / USEC_PER_SEC;
+	return c > INT64_MAX ? INT64_MAX : (int64_t) c;
+}
+
+static void settle(Session *s)
+{
+	LedgerSettleRequest req = {
+		.session_id = s->id,
+		.end_reason = s->reason,
+		.exit_status = s->exit_status,
+		.wall_usec = s->end_usec > s->start_usec ? s->end_usec - s->start_usec : 0,
+		.cpu_usec = s->have_stats ? s->stats.cpu_usec : 0,
+		.memory_peak = s->have_stats ? s->stats.memory_peak : 0,
+		.pids_peak = s->have_stats ? s->stats.pids_peak : 0,
+	};
+	int r;
+
+	if (!s->ledger || !s->admitted)
+		return;
+	s->cost = actual_cost(s);
+	req.actual = s->cost;
+	r = ledger_settle(s->ledger, &req);
+	if (r == -ETIME)
+		log_warning("the session's hold had expired before settlement: nothing was posted");
+	else if (r < 0)
+		log_error_errno(r, "cannot settle the session in the ledger: %s", ledger_errmsg(s->ledger));
 }
 
 static void handle_msg(Session *s, const BoxMsg *m)
@@ -454,7 +605,13 @@ static int write_json_status(const Session *s, const char *path)
 		json_object_set_new(o, "degraded", d);
 	}
 	json_object_set_new(o, "egress_bytes", json_null());
-	json_object_set_new(o, "cost", json_null());
+	if (s->priced) {
+		char b[64];
+		json_object_set_new(o, "cost", json_string(units_format_amount(b, sizeof(b), s->cost,
+									     s->plan->budget_unit[0] ? s->plan->budget_unit : "USD")));
+	} else
+		json_object_set_new(o, "cost", json_null());
+	json_object_set_new(o, "tenant", s->tenant[0] ? json_string(s->tenant) : json_null());
 	json_object_set_new(o, "profile", json_string(s->plan->profile_name ? s->plan->profile_name : "default"));
 	if (s->message[0])
 		json_object_set_new(o, "message", json_string(s->message));
@@ -480,11 +637,19 @@ static int write_json_status(const Session *s, const char *path)
 	return 0;
 }
 
+/* Ends a session that did not get as far as running the agent. */
+static int fail(Session *s, const char *reason, int status)
+{
+	s->reason = reason;
+	s->exit_status = status;
+	return status;
+}
+
 int session_main(const char *profile, const ProfileOverrides *o, bool print_profile, bool dry_run,
 		 const char *json_status)
 {
 	_cleanup_plan_free_ Plan *plan = NULL;
-	_cleanup_free_ char *error = NULL;
+	_cleanup_free_ char *error = NULL, *command = NULL;
 	_cleanup_strv_free_ char **envp = NULL;
 	_cleanup_seccomp_program_free_ SeccompProgram *seccomp = NULL;
 	Session s = { .box = { .pidfd = -EBADF, .msg_fd = -EBADF } };
@@ -516,15 +681,23 @@ int session_main(const char *profile, const ProfileOverrides *o, bool print_prof
 	}
 
 	s.plan = plan;
+	s.start_usec = now_usec();
 	r = session_new_id(s.id);
 	if (r < 0) {
 		log_error_errno(r, "cannot create a session id: %m");
 		return EXIT_ERROR;
 	}
-	r = box_build_env(plan, environ, &envp);
-	if (r < 0) {
+	command = strv_join(plan->argv, " ");
+	if (!command || box_build_env(plan, environ, &envp) < 0) {
 		log_oom();
 		return EXIT_ERROR;
+	}
+
+	/* 2. Admit. */
+	r = admit(&s, command);
+	if (r > 0) {
+		fail(&s, s.denied ? "denied" : "error", r);
+		goto finish;
 	}
 
 	/* Signals we forward arrive through a signalfd; the agent starts
@@ -534,7 +707,8 @@ int session_main(const char *profile, const ProfileOverrides *o, bool print_prof
 		sigaddset(&sigs, forwarded[i]);
 	if (sigprocmask(SIG_BLOCK, &sigs, &c.agent_mask) < 0) {
 		log_error_errno(negative_errno(), "cannot block signals: %m");
-		return EXIT_ERROR;
+		fail(&s, "error", EXIT_ERROR);
+		goto finish;
 	}
 
 	/* The filter is built (or read from the cache) before clone, so the
@@ -544,15 +718,18 @@ int session_main(const char *profile, const ProfileOverrides *o, bool print_prof
 		r = sandbox_seccomp_build(&so, &seccomp);
 		if (r < 0) {
 			log_error_errno(r, "cannot build the seccomp filter: %m");
-			return EXIT_ERROR;
+			fail(&s, "error", EXIT_ERROR);
+			goto finish;
 		}
 		c.seccomp_install = seccomp_install_hook;
 		c.seccomp_data = seccomp;
 	}
 
-	/* 3. Cgroup. The tenant names its place until admission decides it. */
-	if (setup_cgroup(&s, plan->tenant ? plan->tenant : "default") < 0)
-		return EXIT_ERROR;
+	/* 3. Cgroup, under the admitted tenant. */
+	if (setup_cgroup(&s, s.tenant) < 0) {
+		fail(&s, "error", EXIT_ERROR);
+		goto finish;
+	}
 	c.cgroup_fd = s.cgroup ? cgroup_session_fd(s.cgroup) : -EBADF;
 
 	c.plan = plan;
@@ -562,15 +739,14 @@ int session_main(const char *profile, const ProfileOverrides *o, bool print_prof
 	c.gid = getgid();
 
 	/* 6. Clone. */
-	s.start_usec = now_usec();
 	r = box_spawn(&c, &s.box, &err);
 	if (r < 0) {
-		cgroup_session_destroy(TAKE_PTR(s.cgroup));
 		log_error("%s", err.msg);
 		if (r == -EPERM || r == -ENOSPC || r == -EUSERS)
 			log_error("hint: unprivileged user namespaces may be disabled here; run '%s doctor'",
 				  log_program());
-		return EXIT_ERROR;
+		fail(&s, "error", EXIT_ERROR);
+		goto finish;
 	}
 
 	/* 9. Watch. */
@@ -579,8 +755,8 @@ int session_main(const char *profile, const ProfileOverrides *o, bool print_prof
 		(void) kill_box(&s);
 		(void) waitpid(s.box.pid, NULL, 0);
 		box_process_done(&s.box);
-		cgroup_session_destroy(TAKE_PTR(s.cgroup));
-		return EXIT_ERROR;
+		fail(&s, "error", EXIT_ERROR);
+		goto finish;
 	}
 	box_process_done(&s.box);
 
@@ -591,9 +767,17 @@ int session_main(const char *profile, const ProfileOverrides *o, bool print_prof
 		if (r < 0)
 			log_warning_errno(r, "cannot remove the session cgroup: %m");
 	}
-
-	/* 10. Settle. */
 	decide(&s);
+
+finish:
+	/* 10. Settle: post the actual cost, release the rest of the hold,
+	 *     record the session; then the result for machines. */
+	if (s.cgroup)
+		(void) cgroup_session_destroy(TAKE_PTR(s.cgroup));
+	if (!s.end_usec)
+		s.end_usec = now_usec();
+	settle(&s);
+	ledger_close(TAKE_PTR(s.ledger));
 	if (json_status && write_json_status(&s, json_status) < 0)
 		return s.exit_status ? s.exit_status : EXIT_ERROR;
 	return s.exit_status;
