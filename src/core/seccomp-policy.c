@@ -1,24 +1,30 @@
 /* SPDX-License-Identifier: MIT */
 /* The box's seccomp policy: doc/seccomp-policy.txt compiled with libseccomp.
  *
- * Why a cache. Compiling the policy with libseccomp (seccomp_init, ~370
- * rules, seccomp_export_bpf) took 2.2-2.7 ms per build on the reference
- * machine (2 cores, kernel 6.18, libseccomp 2.5.4), an order of magnitude
- * over the 0.3 ms the start-up budget leaves for seccomp (bwrap starts in
- * 13-16 ms in all). Reading a cached program back (SHA-256 of the canonical
- * description, open, fstat, read, SHA-256 of the program) costs tens of
- * microseconds; tests/integration/33-seccomp-cache.sh prints both figures.
- * A cache serves every variant ([seccomp] deny/allow lists included),
- * where programs precompiled at build time would only serve the defaults,
- * so the cache it is. The key covers everything the program depends on:
- * the table (every line, as compiled in), SECCOMP_POLICY_VERSION for the C
- * argument rules below, the options, and libseccomp's version.
+ * Why a cache, and why no SHA-256. Figures from the reference machine (a
+ * 2-core VM, kernel 6.18, libseccomp 2.5.4, where a syscall costs 1.5-2 us
+ * and a page fault 15-50 us):
+ *   compiling (seccomp_init, ~370 rules, seccomp_export_bpf): 2.2-4.4 ms,
+ *     ten times the ~0.3 ms the start-up budget leaves for seccomp;
+ *   reading a cached program back: 23-75 us in a warm process, 140-190 us
+ *     as the first build of a fresh process with malloc and stdio in use
+ *     (as kdc-run's are once it has read its profile);
+ *   the first EVP_Digest(SHA-256) of a process: 3.1-3.4 ms (OpenSSL 3
+ *     fetches its provider), and linking libcrypto at all: +3.3 ms per exec.
+ * Precompiling at build time would serve only the default variants; a
+ * cache serves every variant ([seccomp] lists included), so: a cache, whose
+ * key is compared byte for byte (the canonical description of everything
+ * the program depends on) and whose file name and damage check use a plain
+ * 64-bit FNV-1a. Keying it with SHA-256 would cost more than compiling.
+ * tests/integration/33-seccomp-cache.sh prints the figures again.
+ * (Installing the program takes 0.2-0.4 ms more in the child, ~0.2 ms of it
+ * the kernel's fixed cost for attaching any filter, however short.)
  *
- * The cache is as trusted as the user's own home: files and directory must
- * be owned by the caller and not writable by group or others, and every
- * entry carries its key and a SHA-256 of the program, checked on read. The
- * box must never get the cache directory writable (kdc-run does not mount
- * $XDG_CACHE_HOME into it). */
+ * The cache is as trusted as the user's own home: an entry is used only if
+ * the caller owns it and nobody else may write it, and written only into a
+ * directory of the same kind. Whoever can write there is the user already.
+ * The box must never get the cache directory writable (kdc-run does not
+ * mount $XDG_CACHE_HOME into it). */
 
 #include "core/seccomp-policy.h"
 
