@@ -75,7 +75,7 @@ typedef struct SeccompTableEntry {
 	bool fixed;
 } SeccompTableEntry;
 
-#include "seccomp-table.h" /* generated: seccomp_table[], seccomp_table_text[], SECCOMP_TABLE_MAX_NR */
+#include "seccomp-table.h" /* generated: seccomp_table[], seccomp_table_text[] */
 
 struct SeccompProgram {
 	struct sock_fprog fprog; /* .filter points at insns */
@@ -101,49 +101,46 @@ static int resolve(const char *name)
 	return nr >= 0 ? nr : -1;
 }
 
+/* 0 if name may stand in the deny list (allow = false) or in the allow
+ * list; else why not (see sandbox_seccomp_validate()). */
+static int check_name(const SeccompOptions *o, const char *name, bool allow)
+{
+	const SeccompTableEntry *e;
+
+	if (resolve(name) < 0)
+		return -EINVAL;
+	if (!allow)
+		return 0;
+	/* Argument-filtered and structural ones stay closed: allowing clone
+	 * or socket wholesale would drop their argument rules, clone3 would
+	 * bypass clone's, setns and unshare the namespaces. */
+	e = table_find(name);
+	if (e && e->fixed)
+		return -EPERM;
+	if (strv_contains(o->extra_deny, name))
+		return -EEXIST;
+	return 0;
+}
+
 int sandbox_seccomp_validate(const SeccompOptions *o, const char **ret_bad_name)
 {
+	char *const *lists[] = {o->extra_deny, o->extra_allow};
+
 	if (!POLICY_SUPPORTED) {
 		if (ret_bad_name)
 			*ret_bad_name = NULL;
 		return -EOPNOTSUPP;
 	}
-
-	const char *bad = NULL;
-	int r = 0;
-
-	STRV_FOREACH(n, o->extra_deny)
-		if (resolve(*n) < 0) {
-			bad = *n;
-			r = -EINVAL;
-			goto fail;
+	for (size_t i = 0; i < ARRAY_SIZE(lists); i++)
+		for (char *const *n = lists[i]; n && *n; n++) {
+			int r = check_name(o, *n, i == 1);
+			if (r < 0) {
+				if (ret_bad_name)
+					*ret_bad_name = *n;
+				return r;
+			}
 		}
-	STRV_FOREACH(n, o->extra_allow) {
-		const SeccompTableEntry *e;
-
-		bad = *n;
-		if (resolve(*n) < 0) {
-			r = -EINVAL;
-			goto fail;
-		}
-		/* Argument-filtered and structural ones stay closed: allowing
-		 * clone or socket wholesale would drop their argument rules,
-		 * clone3 would bypass clone's, setns/unshare the namespaces. */
-		e = table_find(*n);
-		if (e && e->fixed) {
-			r = -EPERM;
-			goto fail;
-		}
-		if (strv_contains(o->extra_deny, *n)) {
-			r = -EEXIST;
-			goto fail;
-		}
-	}
 	return 0;
-fail:
-	if (ret_bad_name)
-		*ret_bad_name = bad;
-	return r;
 }
 
 /* ---- compiling with libseccomp ------------------------------------------ */
@@ -223,14 +220,14 @@ static int add_rules_not_in(scmp_filter_ctx ctx, uint32_t action, int nr, const 
 	return 0;
 }
 
-#define ARGC(...) (sizeof((struct scmp_arg_cmp[]){ __VA_ARGS__ }) / sizeof(struct scmp_arg_cmp))
-#define RULE(ctx, action, nr, ...) rule(ctx, action, nr, ARGC(__VA_ARGS__), (struct scmp_arg_cmp[]){ __VA_ARGS__ })
+#define ARGC(...) (sizeof((struct scmp_arg_cmp[]){__VA_ARGS__}) / sizeof(struct scmp_arg_cmp))
+#define RULE(ctx, action, nr, ...) rule(ctx, action, nr, ARGC(__VA_ARGS__), (struct scmp_arg_cmp[]){__VA_ARGS__})
 
 static int rules_ioctl(scmp_filter_ctx ctx, int nr, const SeccompOptions *o, uint32_t deny)
 {
 	/* cmd is an unsigned int to the kernel: compare the low half only, both
 	 * ways, so TIOCSTI | 1 << 32 is TIOCSTI here as it is there. */
-	static const uint64_t bad[] = { TIOCSTI, TIOCLINUX };
+	static const uint64_t bad[] = {TIOCSTI, TIOCLINUX};
 	int r;
 
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
@@ -246,8 +243,8 @@ static int rules_clone(scmp_filter_ctx ctx, int nr, const SeccompOptions *o, uin
 	/* x86_64: clone(flags, newsp, parent_tid, child_tid, tls). CLONE_NEWTIME
 	 * is not among them: for clone that bit is part of the exit signal, and
 	 * it is only honoured by unshare and clone3, both closed. */
-	static const uint64_t ns[] = { CLONE_NEWNS,  CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,
-				       CLONE_NEWUSER, CLONE_NEWPID,   CLONE_NEWNET };
+	static const uint64_t ns[] = {CLONE_NEWNS,   CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,
+				      CLONE_NEWUSER, CLONE_NEWPID,    CLONE_NEWNET};
 	uint64_t all = 0;
 	int r;
 
@@ -263,10 +260,10 @@ static int rules_clone(scmp_filter_ctx ctx, int nr, const SeccompOptions *o, uin
 /* socket(domain, type, protocol) for AF_INET or AF_INET6: TCP and UDP only. */
 static int rules_socket_inet(scmp_filter_ctx ctx, int nr, uint64_t family, uint32_t deny)
 {
-	static const uint64_t types[] = { SOCK_STREAM, SOCK_DGRAM }; /* sorted */
+	static const uint64_t types[] = {SOCK_STREAM, SOCK_DGRAM}; /* sorted */
 	static const uint64_t protocols[][2] = {
-		{ 0, IPPROTO_TCP }, /* for SOCK_STREAM */
-		{ 0, IPPROTO_UDP }, /* for SOCK_DGRAM */
+	    {0, IPPROTO_TCP}, /* for SOCK_STREAM */
+	    {0, IPPROTO_UDP}, /* for SOCK_DGRAM */
 	};
 	const struct scmp_arg_cmp fam = SCMP_A0(SCMP_CMP_EQ, family);
 	int r;
@@ -278,7 +275,7 @@ static int rules_socket_inet(scmp_filter_ctx ctx, int nr, uint64_t family, uint3
 	if (r < 0)
 		return r;
 	for (size_t t = 0; t < ARRAY_SIZE(types); t++) {
-		const struct scmp_arg_cmp pre[] = { fam, SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, types[t]) };
+		const struct scmp_arg_cmp pre[] = {fam, SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, types[t])};
 
 		for (size_t p = 0; p < ARRAY_SIZE(protocols[t]); p++) {
 			r = RULE(ctx, SCMP_ACT_ALLOW, nr, pre[0], pre[1], SCMP_A2(SCMP_CMP_EQ, protocols[t][p]));
@@ -296,8 +293,8 @@ static int rules_socket_inet(scmp_filter_ctx ctx, int nr, uint64_t family, uint3
 
 static int rules_socket(scmp_filter_ctx ctx, int nr, const SeccompOptions *o, uint32_t deny)
 {
-	static const uint64_t with_inet[] = { AF_UNIX, AF_INET, AF_INET6, AF_PACKET };
-	static const uint64_t unix_only[] = { AF_UNIX, AF_PACKET };
+	static const uint64_t with_inet[] = {AF_UNIX, AF_INET, AF_INET6, AF_PACKET};
+	static const uint64_t unix_only[] = {AF_UNIX, AF_PACKET};
 	int r;
 
 	r = RULE(ctx, SCMP_ACT_ALLOW, nr, SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
@@ -324,7 +321,7 @@ static int rules_socket(scmp_filter_ctx ctx, int nr, const SeccompOptions *o, ui
 
 static int rules_socketpair(scmp_filter_ctx ctx, int nr, const SeccompOptions *o, uint32_t deny)
 {
-	static const uint64_t ok[] = { AF_UNIX };
+	static const uint64_t ok[] = {AF_UNIX};
 	int r;
 
 	r = RULE(ctx, SCMP_ACT_ALLOW, nr, SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
@@ -338,7 +335,7 @@ static int rules_mknod_at(scmp_filter_ctx ctx, int nr, unsigned mode_arg, uint32
 {
 	/* File types are the 4 bits of S_IFMT; the kernel itself turns away
 	 * the values that are no file type (EINVAL). */
-	static const uint64_t devices[] = { S_IFCHR >> 12, S_IFBLK >> 12 }; /* sorted */
+	static const uint64_t devices[] = {S_IFCHR >> 12, S_IFBLK >> 12}; /* sorted */
 	int r;
 
 	for (size_t i = 0; i < ARRAY_SIZE(devices); i++) {
@@ -373,13 +370,13 @@ static const struct {
 	const char *name;
 	int (*add)(scmp_filter_ctx ctx, int nr, const SeccompOptions *o, uint32_t deny);
 } arg_rules[] = {
-	{ "ioctl", rules_ioctl },
-	{ "clone", rules_clone },
-	{ "socket", rules_socket },
-	{ "socketpair", rules_socketpair },
-	{ "mknod", rules_mknod },
-	{ "mknodat", rules_mknodat },
-	{ "personality", rules_personality },
+    {"ioctl", rules_ioctl},
+    {"clone", rules_clone},
+    {"socket", rules_socket},
+    {"socketpair", rules_socketpair},
+    {"mknod", rules_mknod},
+    {"mknodat", rules_mknodat},
+    {"personality", rules_personality},
 };
 
 static int add_entry_rules(scmp_filter_ctx ctx, const char *name, SeccompEntryAction action, const SeccompOptions *o,
@@ -464,10 +461,10 @@ static int compile(const SeccompOptions *o, SeccompProgram **ret)
 			return r;
 	}
 	/* Names from the profile that the table does not list (validated). */
-	STRV_FOREACH(n, o->extra_deny)
+	for (char *const *n = o->extra_deny; n && *n; n++)
 		if (!table_find(*n) && (r = add_entry_rules(ctx, *n, SECCOMP_ENTRY_DENY, o, deny)) < 0)
 			return r;
-	STRV_FOREACH(n, o->extra_allow)
+	for (char *const *n = o->extra_allow; n && *n; n++)
 		if (!table_find(*n) && (r = add_entry_rules(ctx, *n, SECCOMP_ENTRY_ALLOW, o, deny)) < 0)
 			return r;
 
@@ -498,7 +495,7 @@ static int compile(const SeccompOptions *o, SeccompProgram **ret)
 
 /* An entry: CacheHeader, the canonical description (padded with NULs to a
  * multiple of 8), the instructions. The whole file is a multiple of 8. */
-#define CACHE_MAGIC "KDCSECC1" /* 8 bytes, no NUL stored; the 1 is the format */
+#define CACHE_MAGIC "KDCSECC1"		  /* 8 bytes, no NUL stored; the 1 is the format */
 #define CACHE_MAX_DESCRIPTION (16 * 1024) /* the [seccomp] lists, mostly */
 
 typedef struct CacheHeader {
@@ -666,11 +663,12 @@ static int cache_read(const char *dir, const char *description, size_t descripti
 	if (r < 0)
 		return r;
 	/* One read: header and key onto the stack, the program in place. */
-	if (readv(fd, (struct iovec[]){ { buf, head }, { p->insns, body } }, 2) != st.st_size)
+	if (readv(fd, (struct iovec[]){{buf, head}, {p->insns, body}}, 2) != st.st_size)
 		return -EBADMSG;
 
 	memcpy(&h, buf, sizeof(h));
-	if (memcmp(h.magic, CACHE_MAGIC, sizeof(h.magic)) != 0 || h.n_insns != n || h.description_len != description_len)
+	if (memcmp(h.magic, CACHE_MAGIC, sizeof(h.magic)) != 0 || h.n_insns != n ||
+	    h.description_len != description_len)
 		return -EBADMSG;
 	/* The key, byte for byte. */
 	if (memcmp(buf + sizeof(h), description, description_len) != 0)
@@ -691,7 +689,7 @@ static int cache_write(const char *dir, const char *description, size_t descript
 	_cleanup_free_ char *buf = NULL, *path = NULL;
 	char name[CACHE_NAME_MAX];
 	size_t body = p->fprog.len * sizeof(struct sock_filter), total;
-	CacheHeader h = { .n_insns = p->fprog.len, .description_len = description_len };
+	CacheHeader h = {.n_insns = p->fprog.len, .description_len = description_len};
 	int r;
 
 	r = mkdir_p(dir, 0700);

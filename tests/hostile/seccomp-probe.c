@@ -141,18 +141,42 @@ static long a_tcgets(void)
 	return t < 0 ? t : ret(ioctl(t, TCGETS, &tio));
 }
 
-static long a_clone_newuser(void) { return try_clone(CLONE_NEWUSER); }
-static long a_clone_newns(void) { return try_clone(CLONE_NEWNS); }
-static long a_clone_newpid(void) { return try_clone(CLONE_NEWPID); }
-static long a_clone_newnet(void) { return try_clone(CLONE_NEWNET); }
-static long a_clone_newipc(void) { return try_clone(CLONE_NEWIPC); }
-static long a_clone_newuts(void) { return try_clone(CLONE_NEWUTS); }
-static long a_clone_newcgroup(void) { return try_clone(CLONE_NEWCGROUP); }
-static long a_clone_fork(void) { return try_clone(0); }
+static long a_clone_newuser(void)
+{
+	return try_clone(CLONE_NEWUSER);
+}
+static long a_clone_newns(void)
+{
+	return try_clone(CLONE_NEWNS);
+}
+static long a_clone_newpid(void)
+{
+	return try_clone(CLONE_NEWPID);
+}
+static long a_clone_newnet(void)
+{
+	return try_clone(CLONE_NEWNET);
+}
+static long a_clone_newipc(void)
+{
+	return try_clone(CLONE_NEWIPC);
+}
+static long a_clone_newuts(void)
+{
+	return try_clone(CLONE_NEWUTS);
+}
+static long a_clone_newcgroup(void)
+{
+	return try_clone(CLONE_NEWCGROUP);
+}
+static long a_clone_fork(void)
+{
+	return try_clone(0);
+}
 
 static long a_clone3_newuser(void)
 {
-	struct clone_args args = { .flags = CLONE_NEWUSER, .exit_signal = SIGCHLD };
+	struct clone_args args = {.flags = CLONE_NEWUSER, .exit_signal = SIGCHLD};
 	long r = syscall(SYS_clone3, &args, sizeof(args));
 
 	if (r == 0)
@@ -163,7 +187,10 @@ static long a_clone3_newuser(void)
 	return 0;
 }
 
-static long a_unshare_user(void) { return ret(unshare(CLONE_NEWUSER)); }
+static long a_unshare_user(void)
+{
+	return ret(unshare(CLONE_NEWUSER));
+}
 
 static long a_setns(void)
 {
@@ -171,22 +198,52 @@ static long a_setns(void)
 	return fd < 0 ? -errno : ret(setns(fd, CLONE_NEWNET));
 }
 
-static long a_mount(void) { return ret(mount("none", NOPATH, "tmpfs", 0, NULL)); }
-static long a_umount(void) { return ret(umount2(NOPATH, 0)); }
-static long a_pivot_root(void) { return ret(syscall(SYS_pivot_root, NOPATH "-a", NOPATH "-b")); }
-static long a_chroot(void) { return ret(chroot(NOPATH)); }
-static long a_open_tree(void) { return ret(syscall(SYS_open_tree, AT_FDCWD, NOPATH, 0)); }
+static long a_mount(void)
+{
+	return ret(mount("none", NOPATH, "tmpfs", 0, NULL));
+}
+static long a_umount(void)
+{
+	return ret(umount2(NOPATH, 0));
+}
+static long a_pivot_root(void)
+{
+	return ret(syscall(SYS_pivot_root, NOPATH "-a", NOPATH "-b"));
+}
+static long a_chroot(void)
+{
+	return ret(chroot(NOPATH));
+}
+static long a_open_tree(void)
+{
+	return ret(syscall(SYS_open_tree, AT_FDCWD, NOPATH, 0));
+}
 
 static long a_move_mount(void)
 {
 	return ret(syscall(SYS_move_mount, AT_FDCWD, NOPATH "-a", AT_FDCWD, NOPATH "-b", 0));
 }
 
-static long a_fsopen(void) { return ret(syscall(SYS_fsopen, "kdc-no-such-fs", 0)); }
-static long a_fspick(void) { return ret(syscall(SYS_fspick, AT_FDCWD, NOPATH, 0)); }
-static long a_fsconfig(void) { return ret(syscall(SYS_fsconfig, -1, 0, NULL, NULL, 0)); }
-static long a_fsmount(void) { return ret(syscall(SYS_fsmount, -1, 0, 0)); }
-static long a_mount_setattr(void) { return ret(syscall(SYS_mount_setattr, -1, "", 0, NULL, 0)); }
+static long a_fsopen(void)
+{
+	return ret(syscall(SYS_fsopen, "kdc-no-such-fs", 0));
+}
+static long a_fspick(void)
+{
+	return ret(syscall(SYS_fspick, AT_FDCWD, NOPATH, 0));
+}
+static long a_fsconfig(void)
+{
+	return ret(syscall(SYS_fsconfig, -1, 0, NULL, NULL, 0));
+}
+static long a_fsmount(void)
+{
+	return ret(syscall(SYS_fsmount, -1, 0, 0));
+}
+static long a_mount_setattr(void)
+{
+	return ret(syscall(SYS_mount_setattr, -1, "", 0, NULL, 0));
+}
 
 static long a_ptrace(void)
 {
@@ -201,7 +258,7 @@ static long a_process_vm_readv(void)
 	static char secret[16] = "kdc-canary";
 	char buf[16];
 	pid_t v = victim();
-	struct iovec local = { buf, sizeof buf }, remote = { secret, sizeof secret };
+	struct iovec local = {buf, sizeof buf}, remote = {secret, sizeof secret};
 	long r = ret(syscall(SYS_process_vm_readv, (long) v, &local, 1L, &remote, 1L, 0L));
 	reap(v);
 	return r;
@@ -226,29 +283,35 @@ static long a_kcmp(void)
 
 static long a_bpf(void)
 {
-	union bpf_attr attr = { .map_type = BPF_MAP_TYPE_ARRAY, .key_size = 4, .value_size = 4, .max_entries = 1 };
+	union bpf_attr attr = {.map_type = BPF_MAP_TYPE_ARRAY, .key_size = 4, .value_size = 4, .max_entries = 1};
 	return ret(syscall(SYS_bpf, BPF_MAP_CREATE, &attr, sizeof(attr)));
 }
 
-static long a_userfaultfd(void) { return ret(syscall(SYS_userfaultfd, UFFD_USER_MODE_ONLY | O_CLOEXEC)); }
+static long a_userfaultfd(void)
+{
+	return ret(syscall(SYS_userfaultfd, UFFD_USER_MODE_ONLY | O_CLOEXEC));
+}
 
 static long a_io_uring_setup(void)
 {
-	struct io_uring_params p = { 0 };
+	struct io_uring_params p = {0};
 	return ret(syscall(SYS_io_uring_setup, 1, &p));
 }
 
 static long a_perf_event_open(void)
 {
-	struct perf_event_attr a = { .type = PERF_TYPE_SOFTWARE,
-				     .size = sizeof(a),
-				     .config = PERF_COUNT_SW_CPU_CLOCK,
-				     .exclude_kernel = 1,
-				     .exclude_hv = 1 };
+	struct perf_event_attr a = {.type = PERF_TYPE_SOFTWARE,
+				    .size = sizeof(a),
+				    .config = PERF_COUNT_SW_CPU_CLOCK,
+				    .exclude_kernel = 1,
+				    .exclude_hv = 1};
 	return ret(syscall(SYS_perf_event_open, &a, 0, -1, -1, 0));
 }
 
-static long a_fanotify_init(void) { return ret(syscall(SYS_fanotify_init, FAN_CLASS_NOTIF, O_RDONLY)); }
+static long a_fanotify_init(void)
+{
+	return ret(syscall(SYS_fanotify_init, FAN_CLASS_NOTIF, O_RDONLY));
+}
 
 static long a_keyctl(void)
 {
@@ -260,14 +323,17 @@ static long a_add_key(void)
 	return ret(syscall(SYS_add_key, "user", "kdc-probe", "x", 1, KEY_SPEC_PROCESS_KEYRING));
 }
 
-static long a_request_key(void) { return ret(syscall(SYS_request_key, "user", "kdc-probe-none", NULL, 0)); }
+static long a_request_key(void)
+{
+	return ret(syscall(SYS_request_key, "user", "kdc-probe-none", NULL, 0));
+}
 
 static long a_name_to_handle_at(void)
 {
 	struct {
 		struct file_handle h;
 		unsigned char b[MAX_HANDLE_SZ];
-	} fh = { .h.handle_bytes = MAX_HANDLE_SZ };
+	} fh = {.h.handle_bytes = MAX_HANDLE_SZ};
 	int mnt;
 	return ret(syscall(SYS_name_to_handle_at, AT_FDCWD, "/", &fh.h, &mnt, 0));
 }
@@ -277,15 +343,30 @@ static long a_open_by_handle_at(void)
 	struct {
 		struct file_handle h;
 		unsigned char b[8];
-	} fh = { .h.handle_bytes = 8, .h.handle_type = 1 };
+	} fh = {.h.handle_bytes = 8, .h.handle_type = 1};
 	return ret(syscall(SYS_open_by_handle_at, AT_FDCWD, &fh.h, O_RDONLY | O_CLOEXEC));
 }
 
-static long a_kexec_load(void) { return ret(syscall(SYS_kexec_load, 0L, 0L, NULL, 0xdead0000L)); }
-static long a_kexec_file_load(void) { return ret(syscall(SYS_kexec_file_load, -1, -1, 0L, NULL, 0xdead0000L)); }
-static long a_init_module(void) { return ret(syscall(SYS_init_module, NULL, 0L, "")); }
-static long a_finit_module(void) { return ret(syscall(SYS_finit_module, -1, "", 0)); }
-static long a_delete_module(void) { return ret(syscall(SYS_delete_module, "kdc_no_such_module", O_NONBLOCK)); }
+static long a_kexec_load(void)
+{
+	return ret(syscall(SYS_kexec_load, 0L, 0L, NULL, 0xdead0000L));
+}
+static long a_kexec_file_load(void)
+{
+	return ret(syscall(SYS_kexec_file_load, -1, -1, 0L, NULL, 0xdead0000L));
+}
+static long a_init_module(void)
+{
+	return ret(syscall(SYS_init_module, NULL, 0L, ""));
+}
+static long a_finit_module(void)
+{
+	return ret(syscall(SYS_finit_module, -1, "", 0));
+}
+static long a_delete_module(void)
+{
+	return ret(syscall(SYS_delete_module, "kdc_no_such_module", O_NONBLOCK));
+}
 
 static long a_reboot(void)
 {
@@ -293,10 +374,22 @@ static long a_reboot(void)
 	return ret(syscall(SYS_reboot, 0, 0, LINUX_REBOOT_CMD_CAD_OFF, NULL));
 }
 
-static long a_swapon(void) { return ret(syscall(SYS_swapon, NOPATH, 0)); }
-static long a_swapoff(void) { return ret(syscall(SYS_swapoff, NOPATH)); }
-static long a_syslog(void) { return ret(klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0)); }
-static long a_acct(void) { return ret(syscall(SYS_acct, NOPATH "/x")); }
+static long a_swapon(void)
+{
+	return ret(syscall(SYS_swapon, NOPATH, 0));
+}
+static long a_swapoff(void)
+{
+	return ret(syscall(SYS_swapoff, NOPATH));
+}
+static long a_syslog(void)
+{
+	return ret(klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0));
+}
+static long a_acct(void)
+{
+	return ret(syscall(SYS_acct, NOPATH "/x"));
+}
 
 static long a_quotactl(void)
 {
@@ -304,47 +397,92 @@ static long a_quotactl(void)
 	return ret(quotactl(QCMD(Q_GETFMT, USRQUOTA), NOPATH, 0, (caddr_t) &fmt));
 }
 
-static long a_iopl(void) { return ret(syscall(SYS_iopl, 4)); }
-static long a_ioperm(void) { return ret(syscall(SYS_ioperm, 0x80L, 1L, 0L)); /* turn off: allowed to all */ }
+static long a_iopl(void)
+{
+	return ret(syscall(SYS_iopl, 4));
+}
+static long a_ioperm(void)
+{
+	return ret(syscall(SYS_ioperm, 0x80L, 1L, 0L)); /* turn off: allowed to all */
+}
 
 static long a_settimeofday(void)
 {
-	struct timeval tv = { .tv_sec = 0, .tv_usec = 2000000 }; /* invalid */
+	struct timeval tv = {.tv_sec = 0, .tv_usec = 2000000}; /* invalid */
 	return ret(syscall(SYS_settimeofday, &tv, NULL));
 }
 
 static long a_clock_settime(void)
 {
-	struct timespec ts = { 0 };
+	struct timespec ts = {0};
 	return ret(syscall(SYS_clock_settime, CLOCK_MONOTONIC, &ts));
 }
 
 static long a_adjtimex(void)
 {
-	struct timex tx = { .modes = 0 }; /* read only */
+	struct timex tx = {.modes = 0}; /* read only */
 	return ret(syscall(SYS_adjtimex, &tx));
 }
 
 static long a_clock_adjtime(void)
 {
-	struct timex tx = { .modes = 0 };
+	struct timex tx = {.modes = 0};
 	return ret(syscall(SYS_clock_adjtime, CLOCK_REALTIME, &tx));
 }
 
-static long a_sethostname(void) { return ret(syscall(SYS_sethostname, NULL, 1000L)); }
-static long a_setdomainname(void) { return ret(syscall(SYS_setdomainname, NULL, 1000L)); }
-static long a_uselib(void) { return ret(syscall(SYS_uselib, NOPATH)); }
-static long a_lookup_dcookie(void) { return ret(syscall(SYS_lookup_dcookie, 0L, NULL, 0L)); }
-static long a_nfsservctl(void) { return ret(syscall(SYS_nfsservctl, 0L, NULL, NULL)); }
-static long a_sysctl(void) { return ret(syscall(SYS__sysctl, NULL)); }
-static long a_modify_ldt(void) { return ret(syscall(SYS_modify_ldt, 0, NULL, 0L)); }
+static long a_sethostname(void)
+{
+	return ret(syscall(SYS_sethostname, NULL, 1000L));
+}
+static long a_setdomainname(void)
+{
+	return ret(syscall(SYS_setdomainname, NULL, 1000L));
+}
+static long a_uselib(void)
+{
+	return ret(syscall(SYS_uselib, NOPATH));
+}
+static long a_lookup_dcookie(void)
+{
+	return ret(syscall(SYS_lookup_dcookie, 0L, NULL, 0L));
+}
+static long a_nfsservctl(void)
+{
+	return ret(syscall(SYS_nfsservctl, 0L, NULL, NULL));
+}
+static long a_sysctl(void)
+{
+	return ret(syscall(SYS__sysctl, NULL));
+}
+static long a_modify_ldt(void)
+{
+	return ret(syscall(SYS_modify_ldt, 0, NULL, 0L));
+}
 
-static long a_socket_packet(void) { return ret(socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0)); }
-static long a_socket_raw(void) { return ret(socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP)); }
-static long a_socket_raw6(void) { return ret(socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMPV6)); }
-static long a_socket_icmp(void) { return ret(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_ICMP)); }
-static long a_socket_badproto(void) { return ret(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_UDP)); }
-static long a_socket_netlink(void) { return ret(socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, 0 /* ROUTE */)); }
+static long a_socket_packet(void)
+{
+	return ret(socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0));
+}
+static long a_socket_raw(void)
+{
+	return ret(socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP));
+}
+static long a_socket_raw6(void)
+{
+	return ret(socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMPV6));
+}
+static long a_socket_icmp(void)
+{
+	return ret(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_ICMP));
+}
+static long a_socket_badproto(void)
+{
+	return ret(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_UDP));
+}
+static long a_socket_netlink(void)
+{
+	return ret(socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, 0 /* ROUTE */));
+}
 
 static long a_socket_domain_hi(void)
 {
@@ -352,9 +490,18 @@ static long a_socket_domain_hi(void)
 	return ret(syscall(SYS_socket, (1L << 32) | AF_INET, (long) (SOCK_STREAM | SOCK_CLOEXEC), 0L));
 }
 
-static long a_socket_tcp(void) { return ret(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP)); }
-static long a_socket_udp6(void) { return ret(socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)); }
-static long a_socket_unix(void) { return ret(socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0)); }
+static long a_socket_tcp(void)
+{
+	return ret(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP));
+}
+static long a_socket_udp6(void)
+{
+	return ret(socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+}
+static long a_socket_unix(void)
+{
+	return ret(socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+}
 
 static long a_socketpair_inet(void)
 {
@@ -383,13 +530,25 @@ static long a_mknod_fifo(void)
 	return r;
 }
 
-static long a_personality_linux32(void) { return ret(syscall(SYS_personality, (long) PER_LINUX32)); }
-static long a_personality_norandom(void) { return ret(syscall(SYS_personality, (long) ADDR_NO_RANDOMIZE)); }
-static long a_personality_linux(void) { return ret(syscall(SYS_personality, (long) PER_LINUX)); }
+static long a_personality_linux32(void)
+{
+	return ret(syscall(SYS_personality, (long) PER_LINUX32));
+}
+static long a_personality_norandom(void)
+{
+	return ret(syscall(SYS_personality, (long) ADDR_NO_RANDOMIZE));
+}
+static long a_personality_linux(void)
+{
+	return ret(syscall(SYS_personality, (long) PER_LINUX));
+}
 
 /* x32 ABI: x86_64 arch, number | __X32_SYSCALL_BIT. Without the filter this
  * kernel says ENOSYS (x32 is not built); with it, the process is killed. */
-static long a_x32_getpid(void) { return ret(syscall(0x40000000L | SYS_getpid)); }
+static long a_x32_getpid(void)
+{
+	return ret(syscall(0x40000000L | SYS_getpid));
+}
 
 /* i386 ABI through int 0x80 (getpid is 20 there). Where the kernel has no
  * ia32 emulation this faults (SIGSEGV) before seccomp sees anything. */
@@ -400,94 +559,93 @@ static long a_int80_getpid(void)
 	return r < 0 && r > -4096 ? r : 0;
 }
 
-
 static const struct {
 	const char *name;
 	long (*run)(void);
 } attacks[] = {
-	{ "tiocsti", a_tiocsti },
-	{ "tiocsti-hi", a_tiocsti_hi },
-	{ "tioclinux", a_tioclinux },
-	{ "tcgets", a_tcgets },
-	{ "clone-newuser", a_clone_newuser },
-	{ "clone-newns", a_clone_newns },
-	{ "clone-newpid", a_clone_newpid },
-	{ "clone-newnet", a_clone_newnet },
-	{ "clone-newipc", a_clone_newipc },
-	{ "clone-newuts", a_clone_newuts },
-	{ "clone-newcgroup", a_clone_newcgroup },
-	{ "clone-fork", a_clone_fork },
-	{ "clone3-newuser", a_clone3_newuser },
-	{ "unshare-user", a_unshare_user },
-	{ "setns", a_setns },
-	{ "mount", a_mount },
-	{ "umount2", a_umount },
-	{ "pivot_root", a_pivot_root },
-	{ "chroot", a_chroot },
-	{ "open_tree", a_open_tree },
-	{ "move_mount", a_move_mount },
-	{ "fsopen", a_fsopen },
-	{ "fspick", a_fspick },
-	{ "fsconfig", a_fsconfig },
-	{ "fsmount", a_fsmount },
-	{ "mount_setattr", a_mount_setattr },
-	{ "ptrace", a_ptrace },
-	{ "process_vm_readv", a_process_vm_readv },
-	{ "pidfd_getfd", a_pidfd_getfd },
-	{ "kcmp", a_kcmp },
-	{ "bpf", a_bpf },
-	{ "userfaultfd", a_userfaultfd },
-	{ "io_uring_setup", a_io_uring_setup },
-	{ "perf_event_open", a_perf_event_open },
-	{ "fanotify_init", a_fanotify_init },
-	{ "keyctl", a_keyctl },
-	{ "add_key", a_add_key },
-	{ "request_key", a_request_key },
-	{ "name_to_handle_at", a_name_to_handle_at },
-	{ "open_by_handle_at", a_open_by_handle_at },
-	{ "kexec_load", a_kexec_load },
-	{ "kexec_file_load", a_kexec_file_load },
-	{ "init_module", a_init_module },
-	{ "finit_module", a_finit_module },
-	{ "delete_module", a_delete_module },
-	{ "reboot", a_reboot },
-	{ "swapon", a_swapon },
-	{ "swapoff", a_swapoff },
-	{ "syslog", a_syslog },
-	{ "acct", a_acct },
-	{ "quotactl", a_quotactl },
-	{ "iopl", a_iopl },
-	{ "ioperm", a_ioperm },
-	{ "settimeofday", a_settimeofday },
-	{ "clock_settime", a_clock_settime },
-	{ "adjtimex", a_adjtimex },
-	{ "clock_adjtime", a_clock_adjtime },
-	{ "sethostname", a_sethostname },
-	{ "setdomainname", a_setdomainname },
-	{ "uselib", a_uselib },
-	{ "lookup_dcookie", a_lookup_dcookie },
-	{ "nfsservctl", a_nfsservctl },
-	{ "_sysctl", a_sysctl },
-	{ "modify_ldt", a_modify_ldt },
-	{ "socket-packet", a_socket_packet },
-	{ "socket-raw", a_socket_raw },
-	{ "socket-raw6", a_socket_raw6 },
-	{ "socket-icmp", a_socket_icmp },
-	{ "socket-badproto", a_socket_badproto },
-	{ "socket-netlink", a_socket_netlink },
-	{ "socket-domain-hi", a_socket_domain_hi },
-	{ "socket-tcp", a_socket_tcp },
-	{ "socket-udp6", a_socket_udp6 },
-	{ "socket-unix", a_socket_unix },
-	{ "socketpair-inet", a_socketpair_inet },
-	{ "mknod-chr", a_mknod_chr },
-	{ "mknodat-blk", a_mknodat_blk },
-	{ "mknod-fifo", a_mknod_fifo },
-	{ "personality-linux32", a_personality_linux32 },
-	{ "personality-norandom", a_personality_norandom },
-	{ "personality-linux", a_personality_linux },
-	{ "x32-getpid", a_x32_getpid },
-	{ "int80-getpid", a_int80_getpid },
+    {"tiocsti", a_tiocsti},
+    {"tiocsti-hi", a_tiocsti_hi},
+    {"tioclinux", a_tioclinux},
+    {"tcgets", a_tcgets},
+    {"clone-newuser", a_clone_newuser},
+    {"clone-newns", a_clone_newns},
+    {"clone-newpid", a_clone_newpid},
+    {"clone-newnet", a_clone_newnet},
+    {"clone-newipc", a_clone_newipc},
+    {"clone-newuts", a_clone_newuts},
+    {"clone-newcgroup", a_clone_newcgroup},
+    {"clone-fork", a_clone_fork},
+    {"clone3-newuser", a_clone3_newuser},
+    {"unshare-user", a_unshare_user},
+    {"setns", a_setns},
+    {"mount", a_mount},
+    {"umount2", a_umount},
+    {"pivot_root", a_pivot_root},
+    {"chroot", a_chroot},
+    {"open_tree", a_open_tree},
+    {"move_mount", a_move_mount},
+    {"fsopen", a_fsopen},
+    {"fspick", a_fspick},
+    {"fsconfig", a_fsconfig},
+    {"fsmount", a_fsmount},
+    {"mount_setattr", a_mount_setattr},
+    {"ptrace", a_ptrace},
+    {"process_vm_readv", a_process_vm_readv},
+    {"pidfd_getfd", a_pidfd_getfd},
+    {"kcmp", a_kcmp},
+    {"bpf", a_bpf},
+    {"userfaultfd", a_userfaultfd},
+    {"io_uring_setup", a_io_uring_setup},
+    {"perf_event_open", a_perf_event_open},
+    {"fanotify_init", a_fanotify_init},
+    {"keyctl", a_keyctl},
+    {"add_key", a_add_key},
+    {"request_key", a_request_key},
+    {"name_to_handle_at", a_name_to_handle_at},
+    {"open_by_handle_at", a_open_by_handle_at},
+    {"kexec_load", a_kexec_load},
+    {"kexec_file_load", a_kexec_file_load},
+    {"init_module", a_init_module},
+    {"finit_module", a_finit_module},
+    {"delete_module", a_delete_module},
+    {"reboot", a_reboot},
+    {"swapon", a_swapon},
+    {"swapoff", a_swapoff},
+    {"syslog", a_syslog},
+    {"acct", a_acct},
+    {"quotactl", a_quotactl},
+    {"iopl", a_iopl},
+    {"ioperm", a_ioperm},
+    {"settimeofday", a_settimeofday},
+    {"clock_settime", a_clock_settime},
+    {"adjtimex", a_adjtimex},
+    {"clock_adjtime", a_clock_adjtime},
+    {"sethostname", a_sethostname},
+    {"setdomainname", a_setdomainname},
+    {"uselib", a_uselib},
+    {"lookup_dcookie", a_lookup_dcookie},
+    {"nfsservctl", a_nfsservctl},
+    {"_sysctl", a_sysctl},
+    {"modify_ldt", a_modify_ldt},
+    {"socket-packet", a_socket_packet},
+    {"socket-raw", a_socket_raw},
+    {"socket-raw6", a_socket_raw6},
+    {"socket-icmp", a_socket_icmp},
+    {"socket-badproto", a_socket_badproto},
+    {"socket-netlink", a_socket_netlink},
+    {"socket-domain-hi", a_socket_domain_hi},
+    {"socket-tcp", a_socket_tcp},
+    {"socket-udp6", a_socket_udp6},
+    {"socket-unix", a_socket_unix},
+    {"socketpair-inet", a_socketpair_inet},
+    {"mknod-chr", a_mknod_chr},
+    {"mknodat-blk", a_mknodat_blk},
+    {"mknod-fifo", a_mknod_fifo},
+    {"personality-linux32", a_personality_linux32},
+    {"personality-norandom", a_personality_norandom},
+    {"personality-linux", a_personality_linux},
+    {"x32-getpid", a_x32_getpid},
+    {"int80-getpid", a_int80_getpid},
 };
 
 int main(int argc, char *argv[])
