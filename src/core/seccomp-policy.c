@@ -145,11 +145,6 @@ int sandbox_seccomp_validate(const SeccompOptions *o, const char **ret_bad_name)
 
 /* ---- compiling with libseccomp ------------------------------------------ */
 
-static int rule(scmp_filter_ctx ctx, uint32_t action, int nr, unsigned n, const struct scmp_arg_cmp *c)
-{
-	return seccomp_rule_add_array(ctx, action, nr, n, c);
-}
-
 /* Adds rules with `action` that together match exactly the arguments whose
  * field, (arg >> shift) & field, is outside the sorted set `set`, while the
  * conditions in pre[] hold. libseccomp allows one comparison per argument
@@ -177,7 +172,8 @@ static int add_rules_not_in(scmp_filter_ctx ctx, uint32_t action, int nr, const 
 
 	if (n_pre >= ARRAY_SIZE(c) || (whole && shift != 0))
 		return -EINVAL;
-	memcpy(c, pre, n_pre * sizeof(*pre));
+	if (n_pre > 0)
+		memcpy(c, pre, n_pre * sizeof(*pre));
 
 	for (size_t i = 0; i <= n_set; i++) {
 		uint64_t hi; /* inclusive end of the gap */
@@ -195,7 +191,7 @@ static int add_rules_not_in(scmp_filter_ctx ctx, uint32_t action, int nr, const 
 				break;
 			if (whole && n_set > 0) {
 				c[n_pre] = SCMP_CMP(arg, SCMP_CMP_GT, set[n_set - 1]);
-				return rule(ctx, action, nr, n_pre + 1, c);
+				return seccomp_rule_add_array(ctx, action, nr, n_pre + 1, c);
 			}
 			hi = field;
 		}
@@ -207,7 +203,7 @@ static int add_rules_not_in(scmp_filter_ctx ctx, uint32_t action, int nr, const 
 			while (size > 1 && size - 1 > hi - lo)
 				size >>= 1;
 			c[n_pre] = SCMP_CMP(arg, SCMP_CMP_MASKED_EQ, (~(size - 1) & field) << shift, lo << shift);
-			r = rule(ctx, action, nr, n_pre + 1, c);
+			r = seccomp_rule_add_array(ctx, action, nr, n_pre + 1, c);
 			if (r < 0)
 				return r;
 			if (hi - lo == size - 1)
@@ -221,7 +217,8 @@ static int add_rules_not_in(scmp_filter_ctx ctx, uint32_t action, int nr, const 
 }
 
 #define ARGC(...) (sizeof((struct scmp_arg_cmp[]){__VA_ARGS__}) / sizeof(struct scmp_arg_cmp))
-#define RULE(ctx, action, nr, ...) rule(ctx, action, nr, ARGC(__VA_ARGS__), (struct scmp_arg_cmp[]){__VA_ARGS__})
+#define RULE(ctx, action, nr, ...) \
+	seccomp_rule_add_array(ctx, action, nr, ARGC(__VA_ARGS__), (struct scmp_arg_cmp[]){__VA_ARGS__})
 
 static int rules_ioctl(scmp_filter_ctx ctx, int nr, const SeccompOptions *o, uint32_t deny)
 {
