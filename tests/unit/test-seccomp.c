@@ -173,18 +173,32 @@ static uint32_t eval(const SeccompProgram *p, uint32_t arch, int nr, uint64_t a0
 
 static char cache_root[] = "/tmp/kdc-test-seccomp.XXXXXX";
 
-static void setup(void)
+static void rm_rf(const char *path)
+{
+	char cmd[256];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+/* Once, in the parent: the cache root, removed even when a test fails. */
+static void setup_root(void)
 {
 	ck_assert_ptr_nonnull(mkdtemp(cache_root));
 	ck_assert_int_eq(setenv("XDG_CACHE_HOME", cache_root, 1), 0);
 }
 
-static void teardown(void)
+static void teardown_root(void)
 {
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", cache_root);
-	ck_assert_int_eq(system(cmd), 0);
-	strcpy(cache_root, "/tmp/kdc-test-seccomp.XXXXXX");
+	rm_rf(cache_root);
+}
+
+/* Before each test: an empty cache. */
+static void setup(void)
+{
+	char dir[sizeof(cache_root) + 8];
+	snprintf(dir, sizeof dir, "%s/kdc", cache_root);
+	rm_rf(dir);
+	ck_assert_int_eq(setenv("XDG_CACHE_HOME", cache_root, 1), 0);
 }
 
 static SeccompProgram *build(const SeccompOptions *o)
@@ -795,7 +809,8 @@ int main(void)
 	SRunner *sr;
 	int failed;
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_unchecked_fixture(tc, setup_root, teardown_root);
+	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, validate_names);
 	tcase_add_test(tc, table_matches_libseccomp);
