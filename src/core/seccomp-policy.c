@@ -1,24 +1,30 @@
 /* SPDX-License-Identifier: MIT */
 /* The box's seccomp policy: doc/seccomp-policy.txt compiled with libseccomp.
  *
- * Why a cache. Compiling the policy with libseccomp (seccomp_init, ~370
- * rules, seccomp_export_bpf) took 2.2-2.7 ms per build on the reference
- * machine (2 cores, kernel 6.18, libseccomp 2.5.4), an order of magnitude
- * over the 0.3 ms the start-up budget leaves for seccomp (bwrap starts in
- * 13-16 ms in all). Reading a cached program back (SHA-256 of the canonical
- * description, open, fstat, read, SHA-256 of the program) costs tens of
- * microseconds; tests/integration/33-seccomp-cache.sh prints both figures.
- * A cache serves every variant ([seccomp] deny/allow lists included),
- * where programs precompiled at build time would only serve the defaults,
- * so the cache it is. The key covers everything the program depends on:
- * the table (every line, as compiled in), SECCOMP_POLICY_VERSION for the C
- * argument rules below, the options, and libseccomp's version.
+ * Why a cache, and why no SHA-256. Figures from the reference machine (a
+ * 2-core VM, kernel 6.18, libseccomp 2.5.4, where a syscall costs 1.5-2 us
+ * and a page fault 15-50 us):
+ *   compiling (seccomp_init, ~370 rules, seccomp_export_bpf): 2.2-4.4 ms,
+ *     ten times the ~0.3 ms the start-up budget leaves for seccomp;
+ *   reading a cached program back: 23-75 us in a warm process, 140-190 us
+ *     as the first build of a fresh process with malloc and stdio in use
+ *     (as kdc-run's are once it has read its profile);
+ *   the first EVP_Digest(SHA-256) of a process: 3.1-3.4 ms (OpenSSL 3
+ *     fetches its provider), and linking libcrypto at all: +3.3 ms per exec.
+ * Precompiling at build time would serve only the default variants; a
+ * cache serves every variant ([seccomp] lists included), so: a cache, whose
+ * key is compared byte for byte (the canonical description of everything
+ * the program depends on) and whose file name and damage check use a plain
+ * 64-bit FNV-1a. Keying it with SHA-256 would cost more than compiling.
+ * tests/integration/33-seccomp-cache.sh prints the figures again.
+ * (Installing the program takes 0.2-0.4 ms more in the child, ~0.2 ms of it
+ * the kernel's fixed cost for attaching any filter, however short.)
  *
- * The cache is as trusted as the user's own home: files and directory must
- * be owned by the caller and not writable by group or others, and every
- * entry carries its key and a SHA-256 of the program, checked on read. The
- * box must never get the cache directory writable (kdc-run does not mount
- * $XDG_CACHE_HOME into it). */
+ * The cache is as trusted as the user's own home: an entry is used only if
+ * the caller owns it and nobody else may write it, and written only into a
+ * directory of the same kind. Whoever can write there is the user already.
+ * The box must never get the cache directory writable (kdc-run does not
+ * mount $XDG_CACHE_HOME into it). */
 
 #include "core/seccomp-policy.h"
 
@@ -69,7 +75,7 @@ typedef struct SeccompTableEntry {
 	bool fixed;
 } SeccompTableEntry;
 
-#include "seccomp-table.h" /* generated: seccomp_table[], seccomp_table_text[], SECCOMP_TABLE_MAX_NR */
+#include "seccomp-table.h" /* generated: seccomp_table[], seccomp_table_text[] */
 
 struct SeccompProgram {
 	struct sock_fprog fprog; /* .filter points at insns */
@@ -95,57 +101,49 @@ static int resolve(const char *name)
 	return nr >= 0 ? nr : -1;
 }
 
+/* 0 if name may stand in the deny list (allow = false) or in the allow
+ * list; else why not (see sandbox_seccomp_validate()). */
+static int check_name(const SeccompOptions *o, const char *name, bool allow)
+{
+	const SeccompTableEntry *e;
+
+	if (resolve(name) < 0)
+		return -EINVAL;
+	if (!allow)
+		return 0;
+	/* Argument-filtered and structural ones stay closed: allowing clone
+	 * or socket wholesale would drop their argument rules, clone3 would
+	 * bypass clone's, setns and unshare the namespaces. */
+	e = table_find(name);
+	if (e && e->fixed)
+		return -EPERM;
+	if (strv_contains(o->extra_deny, name))
+		return -EEXIST;
+	return 0;
+}
+
 int sandbox_seccomp_validate(const SeccompOptions *o, const char **ret_bad_name)
 {
+	char *const *lists[] = {o->extra_deny, o->extra_allow};
+
 	if (!POLICY_SUPPORTED) {
 		if (ret_bad_name)
 			*ret_bad_name = NULL;
 		return -EOPNOTSUPP;
 	}
-
-	const char *bad = NULL;
-	int r = 0;
-
-	STRV_FOREACH(n, o->extra_deny)
-		if (resolve(*n) < 0) {
-			bad = *n;
-			r = -EINVAL;
-			goto fail;
+	for (size_t i = 0; i < ARRAY_SIZE(lists); i++)
+		for (char *const *n = lists[i]; n && *n; n++) {
+			int r = check_name(o, *n, i == 1);
+			if (r < 0) {
+				if (ret_bad_name)
+					*ret_bad_name = *n;
+				return r;
+			}
 		}
-	STRV_FOREACH(n, o->extra_allow) {
-		const SeccompTableEntry *e;
-
-		bad = *n;
-		if (resolve(*n) < 0) {
-			r = -EINVAL;
-			goto fail;
-		}
-		/* Argument-filtered and structural ones stay closed: allowing
-		 * clone or socket wholesale would drop their argument rules,
-		 * clone3 would bypass clone's, setns/unshare the namespaces. */
-		e = table_find(*n);
-		if (e && e->fixed) {
-			r = -EPERM;
-			goto fail;
-		}
-		if (strv_contains(o->extra_deny, *n)) {
-			r = -EEXIST;
-			goto fail;
-		}
-	}
 	return 0;
-fail:
-	if (ret_bad_name)
-		*ret_bad_name = bad;
-	return r;
 }
 
 /* ---- compiling with libseccomp ------------------------------------------ */
-
-static int rule(scmp_filter_ctx ctx, uint32_t action, int nr, unsigned n, const struct scmp_arg_cmp *c)
-{
-	return seccomp_rule_add_array(ctx, action, nr, n, c);
-}
 
 /* Adds rules with `action` that together match exactly the arguments whose
  * field, (arg >> shift) & field, is outside the sorted set `set`, while the
@@ -174,7 +172,8 @@ static int add_rules_not_in(scmp_filter_ctx ctx, uint32_t action, int nr, const 
 
 	if (n_pre >= ARRAY_SIZE(c) || (whole && shift != 0))
 		return -EINVAL;
-	memcpy(c, pre, n_pre * sizeof(*pre));
+	if (n_pre > 0)
+		memcpy(c, pre, n_pre * sizeof(*pre));
 
 	for (size_t i = 0; i <= n_set; i++) {
 		uint64_t hi; /* inclusive end of the gap */
@@ -192,7 +191,7 @@ static int add_rules_not_in(scmp_filter_ctx ctx, uint32_t action, int nr, const 
 				break;
 			if (whole && n_set > 0) {
 				c[n_pre] = SCMP_CMP(arg, SCMP_CMP_GT, set[n_set - 1]);
-				return rule(ctx, action, nr, n_pre + 1, c);
+				return seccomp_rule_add_array(ctx, action, nr, n_pre + 1, c);
 			}
 			hi = field;
 		}
@@ -204,7 +203,7 @@ static int add_rules_not_in(scmp_filter_ctx ctx, uint32_t action, int nr, const 
 			while (size > 1 && size - 1 > hi - lo)
 				size >>= 1;
 			c[n_pre] = SCMP_CMP(arg, SCMP_CMP_MASKED_EQ, (~(size - 1) & field) << shift, lo << shift);
-			r = rule(ctx, action, nr, n_pre + 1, c);
+			r = seccomp_rule_add_array(ctx, action, nr, n_pre + 1, c);
 			if (r < 0)
 				return r;
 			if (hi - lo == size - 1)
@@ -217,14 +216,15 @@ static int add_rules_not_in(scmp_filter_ctx ctx, uint32_t action, int nr, const 
 	return 0;
 }
 
-#define ARGC(...) (sizeof((struct scmp_arg_cmp[]){ __VA_ARGS__ }) / sizeof(struct scmp_arg_cmp))
-#define RULE(ctx, action, nr, ...) rule(ctx, action, nr, ARGC(__VA_ARGS__), (struct scmp_arg_cmp[]){ __VA_ARGS__ })
+#define ARGC(...) (sizeof((struct scmp_arg_cmp[]){__VA_ARGS__}) / sizeof(struct scmp_arg_cmp))
+#define RULE(ctx, action, nr, ...) \
+	seccomp_rule_add_array(ctx, action, nr, ARGC(__VA_ARGS__), (struct scmp_arg_cmp[]){__VA_ARGS__})
 
 static int rules_ioctl(scmp_filter_ctx ctx, int nr, const SeccompOptions *o, uint32_t deny)
 {
 	/* cmd is an unsigned int to the kernel: compare the low half only, both
 	 * ways, so TIOCSTI | 1 << 32 is TIOCSTI here as it is there. */
-	static const uint64_t bad[] = { TIOCSTI, TIOCLINUX };
+	static const uint64_t bad[] = {TIOCSTI, TIOCLINUX};
 	int r;
 
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
@@ -240,8 +240,8 @@ static int rules_clone(scmp_filter_ctx ctx, int nr, const SeccompOptions *o, uin
 	/* x86_64: clone(flags, newsp, parent_tid, child_tid, tls). CLONE_NEWTIME
 	 * is not among them: for clone that bit is part of the exit signal, and
 	 * it is only honoured by unshare and clone3, both closed. */
-	static const uint64_t ns[] = { CLONE_NEWNS,  CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,
-				       CLONE_NEWUSER, CLONE_NEWPID,   CLONE_NEWNET };
+	static const uint64_t ns[] = {CLONE_NEWNS,   CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,
+				      CLONE_NEWUSER, CLONE_NEWPID,    CLONE_NEWNET};
 	uint64_t all = 0;
 	int r;
 
@@ -257,10 +257,10 @@ static int rules_clone(scmp_filter_ctx ctx, int nr, const SeccompOptions *o, uin
 /* socket(domain, type, protocol) for AF_INET or AF_INET6: TCP and UDP only. */
 static int rules_socket_inet(scmp_filter_ctx ctx, int nr, uint64_t family, uint32_t deny)
 {
-	static const uint64_t types[] = { SOCK_STREAM, SOCK_DGRAM }; /* sorted */
+	static const uint64_t types[] = {SOCK_STREAM, SOCK_DGRAM}; /* sorted */
 	static const uint64_t protocols[][2] = {
-		{ 0, IPPROTO_TCP }, /* for SOCK_STREAM */
-		{ 0, IPPROTO_UDP }, /* for SOCK_DGRAM */
+	    {0, IPPROTO_TCP}, /* for SOCK_STREAM */
+	    {0, IPPROTO_UDP}, /* for SOCK_DGRAM */
 	};
 	const struct scmp_arg_cmp fam = SCMP_A0(SCMP_CMP_EQ, family);
 	int r;
@@ -272,7 +272,7 @@ static int rules_socket_inet(scmp_filter_ctx ctx, int nr, uint64_t family, uint3
 	if (r < 0)
 		return r;
 	for (size_t t = 0; t < ARRAY_SIZE(types); t++) {
-		const struct scmp_arg_cmp pre[] = { fam, SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, types[t]) };
+		const struct scmp_arg_cmp pre[] = {fam, SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, types[t])};
 
 		for (size_t p = 0; p < ARRAY_SIZE(protocols[t]); p++) {
 			r = RULE(ctx, SCMP_ACT_ALLOW, nr, pre[0], pre[1], SCMP_A2(SCMP_CMP_EQ, protocols[t][p]));
@@ -290,8 +290,8 @@ static int rules_socket_inet(scmp_filter_ctx ctx, int nr, uint64_t family, uint3
 
 static int rules_socket(scmp_filter_ctx ctx, int nr, const SeccompOptions *o, uint32_t deny)
 {
-	static const uint64_t with_inet[] = { AF_UNIX, AF_INET, AF_INET6, AF_PACKET };
-	static const uint64_t unix_only[] = { AF_UNIX, AF_PACKET };
+	static const uint64_t with_inet[] = {AF_UNIX, AF_INET, AF_INET6, AF_PACKET};
+	static const uint64_t unix_only[] = {AF_UNIX, AF_PACKET};
 	int r;
 
 	r = RULE(ctx, SCMP_ACT_ALLOW, nr, SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
@@ -318,7 +318,7 @@ static int rules_socket(scmp_filter_ctx ctx, int nr, const SeccompOptions *o, ui
 
 static int rules_socketpair(scmp_filter_ctx ctx, int nr, const SeccompOptions *o, uint32_t deny)
 {
-	static const uint64_t ok[] = { AF_UNIX };
+	static const uint64_t ok[] = {AF_UNIX};
 	int r;
 
 	r = RULE(ctx, SCMP_ACT_ALLOW, nr, SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
@@ -332,7 +332,7 @@ static int rules_mknod_at(scmp_filter_ctx ctx, int nr, unsigned mode_arg, uint32
 {
 	/* File types are the 4 bits of S_IFMT; the kernel itself turns away
 	 * the values that are no file type (EINVAL). */
-	static const uint64_t devices[] = { S_IFCHR >> 12, S_IFBLK >> 12 }; /* sorted */
+	static const uint64_t devices[] = {S_IFCHR >> 12, S_IFBLK >> 12}; /* sorted */
 	int r;
 
 	for (size_t i = 0; i < ARRAY_SIZE(devices); i++) {
@@ -367,13 +367,13 @@ static const struct {
 	const char *name;
 	int (*add)(scmp_filter_ctx ctx, int nr, const SeccompOptions *o, uint32_t deny);
 } arg_rules[] = {
-	{ "ioctl", rules_ioctl },
-	{ "clone", rules_clone },
-	{ "socket", rules_socket },
-	{ "socketpair", rules_socketpair },
-	{ "mknod", rules_mknod },
-	{ "mknodat", rules_mknodat },
-	{ "personality", rules_personality },
+    {"ioctl", rules_ioctl},
+    {"clone", rules_clone},
+    {"socket", rules_socket},
+    {"socketpair", rules_socketpair},
+    {"mknod", rules_mknod},
+    {"mknodat", rules_mknodat},
+    {"personality", rules_personality},
 };
 
 static int add_entry_rules(scmp_filter_ctx ctx, const char *name, SeccompEntryAction action, const SeccompOptions *o,
@@ -458,10 +458,10 @@ static int compile(const SeccompOptions *o, SeccompProgram **ret)
 			return r;
 	}
 	/* Names from the profile that the table does not list (validated). */
-	STRV_FOREACH(n, o->extra_deny)
+	for (char *const *n = o->extra_deny; n && *n; n++)
 		if (!table_find(*n) && (r = add_entry_rules(ctx, *n, SECCOMP_ENTRY_DENY, o, deny)) < 0)
 			return r;
-	STRV_FOREACH(n, o->extra_allow)
+	for (char *const *n = o->extra_allow; n && *n; n++)
 		if (!table_find(*n) && (r = add_entry_rules(ctx, *n, SECCOMP_ENTRY_ALLOW, o, deny)) < 0)
 			return r;
 
@@ -492,7 +492,7 @@ static int compile(const SeccompOptions *o, SeccompProgram **ret)
 
 /* An entry: CacheHeader, the canonical description (padded with NULs to a
  * multiple of 8), the instructions. The whole file is a multiple of 8. */
-#define CACHE_MAGIC "KDCSECC1" /* 8 bytes, no NUL stored; the 1 is the format */
+#define CACHE_MAGIC "KDCSECC1"		  /* 8 bytes, no NUL stored; the 1 is the format */
 #define CACHE_MAX_DESCRIPTION (16 * 1024) /* the [seccomp] lists, mostly */
 
 typedef struct CacheHeader {
@@ -660,11 +660,12 @@ static int cache_read(const char *dir, const char *description, size_t descripti
 	if (r < 0)
 		return r;
 	/* One read: header and key onto the stack, the program in place. */
-	if (readv(fd, (struct iovec[]){ { buf, head }, { p->insns, body } }, 2) != st.st_size)
+	if (readv(fd, (struct iovec[]){{buf, head}, {p->insns, body}}, 2) != st.st_size)
 		return -EBADMSG;
 
 	memcpy(&h, buf, sizeof(h));
-	if (memcmp(h.magic, CACHE_MAGIC, sizeof(h.magic)) != 0 || h.n_insns != n || h.description_len != description_len)
+	if (memcmp(h.magic, CACHE_MAGIC, sizeof(h.magic)) != 0 || h.n_insns != n ||
+	    h.description_len != description_len)
 		return -EBADMSG;
 	/* The key, byte for byte. */
 	if (memcmp(buf + sizeof(h), description, description_len) != 0)
@@ -685,7 +686,7 @@ static int cache_write(const char *dir, const char *description, size_t descript
 	_cleanup_free_ char *buf = NULL, *path = NULL;
 	char name[CACHE_NAME_MAX];
 	size_t body = p->fprog.len * sizeof(struct sock_filter), total;
-	CacheHeader h = { .n_insns = p->fprog.len, .description_len = description_len };
+	CacheHeader h = {.n_insns = p->fprog.len, .description_len = description_len};
 	int r;
 
 	r = mkdir_p(dir, 0700);

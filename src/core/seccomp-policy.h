@@ -20,8 +20,8 @@
 struct sock_fprog;
 
 typedef struct SeccompOptions {
-	char **extra_deny;      /* names made deny-eperm (kill with kill_on_violation); NULL = none */
-	char **extra_allow;     /* names opened; never an "args" or "fixed" one (see validate) */
+	char **extra_deny;	/* names made deny-eperm (kill with kill_on_violation); NULL = none */
+	char **extra_allow;	/* names opened; never an "args" or "fixed" one (see validate) */
 	bool kill_on_violation; /* [seccomp] on_violation = kill: deny-eperm -> SIGSYS */
 	/* true: AF_INET/AF_INET6 TCP and UDP sockets are allowed, as every
 	 * network mode needs (none and proxy still reach 127.0.0.1 inside the

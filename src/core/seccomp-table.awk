@@ -53,7 +53,6 @@ END {
 		exit 1
 	}
 	print "/* Generated from doc/seccomp-policy.txt by src/core/seccomp-table.awk: do not edit. */"
-	printf "#define SECCOMP_TABLE_MAX_NR %d\n", max_nr
 	print "static const SeccompTableEntry seccomp_table[] = {"
 	for (i = 0; i < n; i++)
 		print line[i]

@@ -152,18 +152,20 @@ static void help(void)
 
 int main(int argc, char *argv[])
 {
-	static const struct option options[] = {
-		{ "kill", no_argument, NULL, 'k' },	 { "no-inet", no_argument, NULL, 'n' },
-		{ "deny", required_argument, NULL, 'd' }, { "allow", required_argument, NULL, 'a' },
-		{ "no-filter", no_argument, NULL, 'N' }, { "time", no_argument, NULL, 't' },
-		{ "bench", required_argument, NULL, 'b' }, { "help", no_argument, NULL, 'h' },
-		{}
-	};
+	static const struct option options[] = {{"kill", no_argument, NULL, 'k'},
+						{"no-inet", no_argument, NULL, 'n'},
+						{"deny", required_argument, NULL, 'd'},
+						{"allow", required_argument, NULL, 'a'},
+						{"no-filter", no_argument, NULL, 'N'},
+						{"time", no_argument, NULL, 't'},
+						{"bench", required_argument, NULL, 'b'},
+						{"help", no_argument, NULL, 'h'},
+						{}};
 	_cleanup_strv_free_ char **deny = NULL, **allow = NULL;
 	_cleanup_seccomp_program_free_ SeccompProgram *p = NULL;
-	SeccompOptions o = { .allow_inet = true };
+	SeccompOptions o = {.allow_inet = true};
 	bool filter = true, timing = false, traced;
-	_cleanup_close_pair_ int sync[2] = { -EBADF, -EBADF };
+	_cleanup_close_pair_ int sync[2] = {-EBADF, -EBADF};
 	long nr = -1;
 	const char *bad = NULL;
 	int c, r, status, n_bench = 0;
@@ -296,7 +298,8 @@ int main(int argc, char *argv[])
 	if (WTERMSIG(status) == SIGSYS && nr >= 0x40000000)
 		log_error("killed: seccomp: x32 system call %ld (not the native ABI)", nr);
 	else if (WTERMSIG(status) == SIGSYS && nr >= 0)
-		log_error("killed: seccomp: forbidden system call '%s' (%ld)", sandbox_seccomp_syscall_name((int) nr), nr);
+		log_error("killed: seccomp: forbidden system call '%s' (%ld)", sandbox_seccomp_syscall_name((int) nr),
+			  nr);
 	else if (WTERMSIG(status) == SIGSYS)
 		log_error("killed: seccomp: SIGSYS");
 	else

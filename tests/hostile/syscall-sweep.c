@@ -121,8 +121,8 @@ static const char *run_one(long nr, char *buf, size_t size)
 		exit(1);
 	}
 	if (pid == 0) {
-		struct sigaction sa = { .sa_handler = on_alarm }; /* no SA_RESTART: blocking calls see EINTR */
-		struct itimerval it = { .it_value = { .tv_usec = 100000 }, .it_interval = { .tv_usec = 100000 } };
+		struct sigaction sa = {.sa_handler = on_alarm}; /* no SA_RESTART: blocking calls see EINTR */
+		struct itimerval it = {.it_value = {.tv_usec = 100000}, .it_interval = {.tv_usec = 100000}};
 		pid_t self = getpid();
 		long r;
 		int e;
@@ -171,10 +171,10 @@ static void sweep(long nr)
 
 int main(int argc, char *argv[])
 {
-	static const struct option options[] = { { "max", required_argument, NULL, 'm' }, {} };
-	static const long x32[] = { SYS_read, SYS_getpid, SYS_execve, SYS_unshare, 512 /* x32 rt_sigaction */,
-				    547 /* x32 pwritev2 */ };
-	struct sigaction wd = { .sa_handler = on_watchdog };
+	static const struct option options[] = {{"max", required_argument, NULL, 'm'}, {}};
+	static const long x32[] = {SYS_read, SYS_getpid, SYS_execve, SYS_unshare, 512 /* x32 rt_sigaction */,
+				   547 /* x32 pwritev2 */};
+	struct sigaction wd = {.sa_handler = on_watchdog};
 	long max = 511;
 	int c;
 

@@ -53,7 +53,7 @@ static uint32_t load_word(const struct data *d, uint32_t k)
 
 static uint32_t run(const struct sock_fprog *f, const struct data *d)
 {
-	uint32_t A = 0, X = 0, M[BPF_MEMWORDS] = { 0 };
+	uint32_t A = 0, X = 0, M[BPF_MEMWORDS] = {0};
 
 	for (unsigned pc = 0; pc < f->len; pc++) {
 		const struct sock_filter *i = &f->filter[pc];
@@ -87,26 +87,52 @@ static uint32_t run(const struct sock_fprog *f, const struct data *d)
 		case BPF_ALU:
 			src = BPF_SRC(i->code) == BPF_X ? X : k;
 			switch (BPF_OP(i->code)) {
-			case BPF_AND: A &= src; break;
-			case BPF_OR: A |= src; break;
-			case BPF_ADD: A += src; break;
-			case BPF_SUB: A -= src; break;
-			case BPF_LSH: A <<= src; break;
-			case BPF_RSH: A >>= src; break;
-			case BPF_NEG: A = -A; break;
-			default: ck_abort_msg("alu %#x", i->code);
+			case BPF_AND:
+				A &= src;
+				break;
+			case BPF_OR:
+				A |= src;
+				break;
+			case BPF_ADD:
+				A += src;
+				break;
+			case BPF_SUB:
+				A -= src;
+				break;
+			case BPF_LSH:
+				A <<= src;
+				break;
+			case BPF_RSH:
+				A >>= src;
+				break;
+			case BPF_NEG:
+				A = -A;
+				break;
+			default:
+				ck_abort_msg("alu %#x", i->code);
 			}
 			break;
 		case BPF_JMP: {
 			bool t;
 			src = BPF_SRC(i->code) == BPF_X ? X : k;
 			switch (BPF_OP(i->code)) {
-			case BPF_JA: pc += k; continue;
-			case BPF_JEQ: t = A == src; break;
-			case BPF_JGT: t = A > src; break;
-			case BPF_JGE: t = A >= src; break;
-			case BPF_JSET: t = (A & src) != 0; break;
-			default: ck_abort_msg("jmp %#x", i->code);
+			case BPF_JA:
+				pc += k;
+				continue;
+			case BPF_JEQ:
+				t = A == src;
+				break;
+			case BPF_JGT:
+				t = A > src;
+				break;
+			case BPF_JGE:
+				t = A >= src;
+				break;
+			case BPF_JSET:
+				t = (A & src) != 0;
+				break;
+			default:
+				ck_abort_msg("jmp %#x", i->code);
 			}
 			pc += t ? i->jt : i->jf;
 			break;
@@ -129,36 +155,50 @@ static uint32_t run(const struct sock_fprog *f, const struct data *d)
 
 static uint32_t eval(const SeccompProgram *p, uint32_t arch, int nr, uint64_t a0, uint64_t a1, uint64_t a2)
 {
-	struct data d = { .nr = nr, .arch = arch, .args = { a0, a1, a2 } };
+	struct data d = {.nr = nr, .arch = arch, .args = {a0, a1, a2}};
 	return run(sandbox_seccomp_program_fprog(p), &d);
 }
 #define X86(p, nr, a0, a1, a2) eval(p, AUDIT_ARCH_X86_64, nr, a0, a1, a2)
 
 /* For the big loops: Check's ck_assert_* report every passing assertion to
  * the parent process (a write per call); this only costs on failure. */
-#define expect_ret(got, want)                                                                            \
-	do {                                                                                             \
-		uint32_t _g = (got), _w = (want);                                                        \
-		if (_g != _w)                                                                            \
-			ck_abort_msg("%s = %#x, want %#x", #got, _g, _w);                                \
+#define expect_ret(got, want)                                             \
+	do {                                                              \
+		uint32_t _g = (got), _w = (want);                         \
+		if (_g != _w)                                             \
+			ck_abort_msg("%s = %#x, want %#x", #got, _g, _w); \
 	} while (0)
 
 /* ---- helpers ------------------------------------------------------------------ */
 
 static char cache_root[] = "/tmp/kdc-test-seccomp.XXXXXX";
 
-static void setup(void)
+static void rm_rf(const char *path)
+{
+	char cmd[256];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+/* Once, in the parent: the cache root, removed even when a test fails. */
+static void setup_root(void)
 {
 	ck_assert_ptr_nonnull(mkdtemp(cache_root));
 	ck_assert_int_eq(setenv("XDG_CACHE_HOME", cache_root, 1), 0);
 }
 
-static void teardown(void)
+static void teardown_root(void)
 {
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", cache_root);
-	ck_assert_int_eq(system(cmd), 0);
-	strcpy(cache_root, "/tmp/kdc-test-seccomp.XXXXXX");
+	rm_rf(cache_root);
+}
+
+/* Before each test: an empty cache. */
+static void setup(void)
+{
+	char dir[sizeof(cache_root) + 8];
+	snprintf(dir, sizeof dir, "%s/kdc", cache_root);
+	rm_rf(dir);
+	ck_assert_int_eq(setenv("XDG_CACHE_HOME", cache_root, 1), 0);
 }
 
 static SeccompProgram *build(const SeccompOptions *o)
@@ -221,43 +261,43 @@ static const char *entry_action(const Line *t, size_t n, const char *name)
 
 START_TEST(validate_names)
 {
-	char *deny[] = { "ptrace", "read", NULL }, *allow[] = { "ptrace", NULL };
-	char *bogus[] = { "read", "no_such_call", NULL }, *i386_only[] = { "vm86", NULL };
-	char *clone[] = { "clone", NULL }, *clone3[] = { "clone3", NULL }, *ioctl[] = { "ioctl", NULL };
-	char *setns[] = { "setns", NULL }, *unshare[] = { "unshare", NULL }, *empty[] = { "", NULL };
-	char *reopen[] = { "io_uring_setup", "vhangup", NULL };
+	char *deny[] = {"ptrace", "read", NULL}, *allow[] = {"ptrace", NULL};
+	char *bogus[] = {"read", "no_such_call", NULL}, *i386_only[] = {"vm86", NULL};
+	char *clone[] = {"clone", NULL}, *clone3[] = {"clone3", NULL}, *ioctl[] = {"ioctl", NULL};
+	char *setns[] = {"setns", NULL}, *unshare[] = {"unshare", NULL}, *empty[] = {"", NULL};
+	char *reopen[] = {"io_uring_setup", "vhangup", NULL};
 	const char *bad = "untouched";
 
-	ck_assert_int_eq(sandbox_seccomp_validate(&(SeccompOptions){ 0 }, &bad), 0);
+	ck_assert_int_eq(sandbox_seccomp_validate(&(SeccompOptions){0}, &bad), 0);
 	ck_assert_str_eq(bad, "untouched"); /* set only on failure */
-	ck_assert_int_eq(sandbox_seccomp_validate(&(SeccompOptions){ .extra_deny = deny }, &bad), 0);
-	ck_assert_int_eq(sandbox_seccomp_validate(&(SeccompOptions){ .extra_allow = reopen }, &bad), 0);
+	ck_assert_int_eq(sandbox_seccomp_validate(&(SeccompOptions){.extra_deny = deny}, &bad), 0);
+	ck_assert_int_eq(sandbox_seccomp_validate(&(SeccompOptions){.extra_allow = reopen}, &bad), 0);
 
-	ck_assert_int_eq(sandbox_seccomp_validate(&(SeccompOptions){ .extra_deny = bogus }, &bad), -EINVAL);
+	ck_assert_int_eq(sandbox_seccomp_validate(&(SeccompOptions){.extra_deny = bogus}, &bad), -EINVAL);
 	ck_assert_str_eq(bad, "no_such_call");
-	ck_assert_int_eq(sandbox_seccomp_validate(&(SeccompOptions){ .extra_allow = bogus }, &bad), -EINVAL);
+	ck_assert_int_eq(sandbox_seccomp_validate(&(SeccompOptions){.extra_allow = bogus}, &bad), -EINVAL);
 	ck_assert_str_eq(bad, "no_such_call");
-	ck_assert_int_eq(sandbox_seccomp_validate(&(SeccompOptions){ .extra_allow = i386_only }, &bad), -EINVAL);
+	ck_assert_int_eq(sandbox_seccomp_validate(&(SeccompOptions){.extra_allow = i386_only}, &bad), -EINVAL);
 	ck_assert_str_eq(bad, "vm86");
-	ck_assert_int_eq(sandbox_seccomp_validate(&(SeccompOptions){ .extra_deny = empty }, &bad), -EINVAL);
+	ck_assert_int_eq(sandbox_seccomp_validate(&(SeccompOptions){.extra_deny = empty}, &bad), -EINVAL);
 
 	/* Argument-filtered and structural syscalls cannot be opened. */
-	ck_assert_int_eq(sandbox_seccomp_validate(&(SeccompOptions){ .extra_allow = clone }, &bad), -EPERM);
+	ck_assert_int_eq(sandbox_seccomp_validate(&(SeccompOptions){.extra_allow = clone}, &bad), -EPERM);
 	ck_assert_str_eq(bad, "clone");
-	ck_assert_int_eq(sandbox_seccomp_validate(&(SeccompOptions){ .extra_allow = clone3 }, &bad), -EPERM);
-	ck_assert_int_eq(sandbox_seccomp_validate(&(SeccompOptions){ .extra_allow = ioctl }, &bad), -EPERM);
-	ck_assert_int_eq(sandbox_seccomp_validate(&(SeccompOptions){ .extra_allow = setns }, &bad), -EPERM);
-	ck_assert_int_eq(sandbox_seccomp_validate(&(SeccompOptions){ .extra_allow = unshare }, &bad), -EPERM);
+	ck_assert_int_eq(sandbox_seccomp_validate(&(SeccompOptions){.extra_allow = clone3}, &bad), -EPERM);
+	ck_assert_int_eq(sandbox_seccomp_validate(&(SeccompOptions){.extra_allow = ioctl}, &bad), -EPERM);
+	ck_assert_int_eq(sandbox_seccomp_validate(&(SeccompOptions){.extra_allow = setns}, &bad), -EPERM);
+	ck_assert_int_eq(sandbox_seccomp_validate(&(SeccompOptions){.extra_allow = unshare}, &bad), -EPERM);
 	/* ... but they can always be closed further. */
-	ck_assert_int_eq(sandbox_seccomp_validate(&(SeccompOptions){ .extra_deny = clone }, &bad), 0);
+	ck_assert_int_eq(sandbox_seccomp_validate(&(SeccompOptions){.extra_deny = clone}, &bad), 0);
 
-	ck_assert_int_eq(sandbox_seccomp_validate(&(SeccompOptions){ .extra_deny = deny, .extra_allow = allow }, &bad),
+	ck_assert_int_eq(sandbox_seccomp_validate(&(SeccompOptions){.extra_deny = deny, .extra_allow = allow}, &bad),
 			 -EEXIST);
 	ck_assert_str_eq(bad, "ptrace");
 
 	/* build validates too */
 	SeccompProgram *p = NULL;
-	ck_assert_int_eq(sandbox_seccomp_build(&(SeccompOptions){ .extra_allow = clone }, &p), -EPERM);
+	ck_assert_int_eq(sandbox_seccomp_build(&(SeccompOptions){.extra_allow = clone}, &p), -EPERM);
 	ck_assert_ptr_null(p);
 }
 END_TEST
@@ -277,7 +317,8 @@ START_TEST(table_matches_libseccomp)
 		_cleanup_free_ char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_X86_64, nr);
 		if (!name)
 			continue;
-		ck_assert_msg(entry_action(t, n, name), "syscall %d '%s' missing from doc/seccomp-policy.txt", nr, name);
+		ck_assert_msg(entry_action(t, n, name), "syscall %d '%s' missing from doc/seccomp-policy.txt", nr,
+			      name);
 		ck_assert_str_eq(sandbox_seccomp_syscall_name(nr), name);
 	}
 	ck_assert_str_eq(sandbox_seccomp_syscall_name(SYS_unshare), "unshare");
@@ -294,9 +335,9 @@ START_TEST(program_follows_table)
 	static Line t[1024];
 	int max_nr;
 	size_t n = read_table(t, ARRAY_SIZE(t), &max_nr);
-	_cleanup_seccomp_program_free_ SeccompProgram *p = build(&(SeccompOptions){ .allow_inet = true });
+	_cleanup_seccomp_program_free_ SeccompProgram *p = build(&(SeccompOptions){.allow_inet = true});
 	_cleanup_seccomp_program_free_ SeccompProgram *k =
-		build(&(SeccompOptions){ .allow_inet = true, .kill_on_violation = true });
+	    build(&(SeccompOptions){.allow_inet = true, .kill_on_violation = true});
 
 	for (size_t i = 0; i < n; i++) {
 		int nr = seccomp_syscall_resolve_name_arch(SCMP_ARCH_X86_64, t[i].name);
@@ -324,9 +365,9 @@ END_TEST
 
 START_TEST(program_checks_arch_first)
 {
-	_cleanup_seccomp_program_free_ SeccompProgram *p = build(&(SeccompOptions){ .allow_inet = true });
-	static const uint32_t foreign[] = { AUDIT_ARCH_I386, AUDIT_ARCH_AARCH64, AUDIT_ARCH_X86_64 & ~__AUDIT_ARCH_64BIT,
-					    0 };
+	_cleanup_seccomp_program_free_ SeccompProgram *p = build(&(SeccompOptions){.allow_inet = true});
+	static const uint32_t foreign[] = {AUDIT_ARCH_I386, AUDIT_ARCH_AARCH64, AUDIT_ARCH_X86_64 & ~__AUDIT_ARCH_64BIT,
+					   0};
 
 	/* i386 (int 0x80) with the numbers of read (3), exit (1), socketcall (102): killed whatever the number. */
 	for (size_t i = 0; i < ARRAY_SIZE(foreign); i++)
@@ -342,7 +383,7 @@ END_TEST
 
 START_TEST(program_ioctl)
 {
-	_cleanup_seccomp_program_free_ SeccompProgram *p = build(&(SeccompOptions){ .allow_inet = true });
+	_cleanup_seccomp_program_free_ SeccompProgram *p = build(&(SeccompOptions){.allow_inet = true});
 	uint64_t x = 0x9e3779b97f4a7c15ull;
 
 	ck_assert_uint_eq(X86(p, SYS_ioctl, 0, TIOCSTI, 0), RET_ERRNO(EPERM));
@@ -362,17 +403,18 @@ START_TEST(program_ioctl)
 	for (int i = 0; i < 200000; i++) {
 		x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift64 */
 		uint32_t lo = (uint32_t) x;
-		expect_ret(X86(p, SYS_ioctl, 0, x, 0), (lo == TIOCSTI || lo == TIOCLINUX) ? RET_ERRNO(EPERM) : RET_ALLOW);
+		expect_ret(X86(p, SYS_ioctl, 0, x, 0),
+			   (lo == TIOCSTI || lo == TIOCLINUX) ? RET_ERRNO(EPERM) : RET_ALLOW);
 	}
 }
 END_TEST
 
 START_TEST(program_clone)
 {
-	_cleanup_seccomp_program_free_ SeccompProgram *p = build(&(SeccompOptions){ .allow_inet = true });
-	_cleanup_seccomp_program_free_ SeccompProgram *k = build(&(SeccompOptions){ .kill_on_violation = true });
-	static const uint64_t ns[] = { CLONE_NEWNS,  CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,
-				       CLONE_NEWUSER, CLONE_NEWPID,   CLONE_NEWNET };
+	_cleanup_seccomp_program_free_ SeccompProgram *p = build(&(SeccompOptions){.allow_inet = true});
+	_cleanup_seccomp_program_free_ SeccompProgram *k = build(&(SeccompOptions){.kill_on_violation = true});
+	static const uint64_t ns[] = {CLONE_NEWNS,   CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,
+				      CLONE_NEWUSER, CLONE_NEWPID,    CLONE_NEWNET};
 	const uint64_t thread = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM |
 				CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID;
 
@@ -409,17 +451,26 @@ static uint32_t want_socket(bool inet, uint64_t d, uint64_t t, uint64_t proto)
 START_TEST(program_socket)
 {
 	for (int inet = 0; inet <= 1; inet++) {
-		_cleanup_seccomp_program_free_ SeccompProgram *p = build(&(SeccompOptions){ .allow_inet = inet });
-		static const uint64_t types[] = { SOCK_STREAM, SOCK_DGRAM, SOCK_RAW, SOCK_SEQPACKET, SOCK_PACKET,
-						  SOCK_STREAM | SOCK_CLOEXEC, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-						  SOCK_RAW | SOCK_CLOEXEC, 0, 15 };
+		_cleanup_seccomp_program_free_ SeccompProgram *p = build(&(SeccompOptions){.allow_inet = inet});
+		static const uint64_t types[] = {SOCK_STREAM,
+						 SOCK_DGRAM,
+						 SOCK_RAW,
+						 SOCK_SEQPACKET,
+						 SOCK_PACKET,
+						 SOCK_STREAM | SOCK_CLOEXEC,
+						 SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+						 SOCK_RAW | SOCK_CLOEXEC,
+						 0,
+						 15};
 
 		for (uint64_t d = 0; d < 64; d++)
 			for (size_t t = 0; t < ARRAY_SIZE(types); t++)
 				for (uint64_t proto = 0; proto < 300; proto++)
-					if (X86(p, SYS_socket, d, types[t], proto) != want_socket(inet, d, types[t], proto))
-						ck_abort_msg("inet=%d socket(%lu, %#lx, %lu) = %#x", inet, (unsigned long) d,
-							     (unsigned long) types[t], (unsigned long) proto,
+					if (X86(p, SYS_socket, d, types[t], proto) !=
+					    want_socket(inet, d, types[t], proto))
+						ck_abort_msg("inet=%d socket(%lu, %#lx, %lu) = %#x", inet,
+							     (unsigned long) d, (unsigned long) types[t],
+							     (unsigned long) proto,
 							     X86(p, SYS_socket, d, types[t], proto));
 		/* stray high bits never help */
 		ck_assert_uint_eq(X86(p, SYS_socket, 1ull << 32 | AF_INET, SOCK_STREAM, 0), RET_ERRNO(EAFNOSUPPORT));
@@ -439,7 +490,7 @@ START_TEST(program_socket)
 
 	/* kill mode: EPERM outcomes kill, "not supported" does not (glibc probes netlink). */
 	_cleanup_seccomp_program_free_ SeccompProgram *k =
-		build(&(SeccompOptions){ .allow_inet = true, .kill_on_violation = true });
+	    build(&(SeccompOptions){.allow_inet = true, .kill_on_violation = true});
 	ck_assert_uint_eq(X86(k, SYS_socket, AF_INET, SOCK_RAW, IPPROTO_ICMP), RET_KILL);
 	ck_assert_uint_eq(X86(k, SYS_socket, AF_PACKET, SOCK_RAW, 0), RET_KILL);
 	ck_assert_uint_eq(X86(k, SYS_socket, AF_NETLINK, SOCK_RAW, 0), RET_ERRNO(EAFNOSUPPORT));
@@ -449,7 +500,7 @@ END_TEST
 
 START_TEST(program_mknod_personality)
 {
-	_cleanup_seccomp_program_free_ SeccompProgram *p = build(&(SeccompOptions){ .allow_inet = true });
+	_cleanup_seccomp_program_free_ SeccompProgram *p = build(&(SeccompOptions){.allow_inet = true});
 
 	for (uint64_t fmt = 0; fmt < 16; fmt++) {
 		uint64_t mode = fmt << 12 | 0644;
@@ -469,11 +520,11 @@ END_TEST
 
 START_TEST(program_extra_lists)
 {
-	char *deny[] = { "read", "ioctl", "vhangup", NULL }, *allow[] = { "ptrace", "io_uring_setup", "ustat", NULL };
+	char *deny[] = {"read", "ioctl", "vhangup", NULL}, *allow[] = {"ptrace", "io_uring_setup", "ustat", NULL};
 	_cleanup_seccomp_program_free_ SeccompProgram *p =
-		build(&(SeccompOptions){ .extra_deny = deny, .extra_allow = allow });
+	    build(&(SeccompOptions){.extra_deny = deny, .extra_allow = allow});
 	_cleanup_seccomp_program_free_ SeccompProgram *k =
-		build(&(SeccompOptions){ .extra_deny = deny, .extra_allow = allow, .kill_on_violation = true });
+	    build(&(SeccompOptions){.extra_deny = deny, .extra_allow = allow, .kill_on_violation = true});
 
 	ck_assert_uint_eq(X86(p, SYS_read, 0, 0, 0), RET_ERRNO(EPERM));
 	ck_assert_uint_eq(X86(k, SYS_read, 0, 0, 0), RET_KILL);
@@ -540,8 +591,8 @@ static size_t count_cache_files(void)
 
 START_TEST(cache_round_trip)
 {
-	char *deny_a[] = { "ptrace", "read", NULL }, *deny_b[] = { "read", "ptrace", "read", NULL };
-	const SeccompOptions o = { .allow_inet = true };
+	char *deny_a[] = {"ptrace", "read", NULL}, *deny_b[] = {"read", "ptrace", "read", NULL};
+	const SeccompOptions o = {.allow_inet = true};
 	_cleanup_seccomp_program_free_ SeccompProgram *a = build(&o);
 	_cleanup_free_ char *file = NULL, *dir = cache_dir_path();
 	struct stat st;
@@ -561,11 +612,11 @@ START_TEST(cache_round_trip)
 	ck_assert(same_program(a, b));
 
 	/* Other options, other entry; the list order and duplicates do not matter. */
-	_cleanup_seccomp_program_free_ SeccompProgram *c = build(&(SeccompOptions){ .extra_deny = deny_a });
+	_cleanup_seccomp_program_free_ SeccompProgram *c = build(&(SeccompOptions){.extra_deny = deny_a});
 	ck_assert(!sandbox_seccomp_program_from_cache(c));
 	ck_assert(!same_program(a, c));
 	ck_assert_uint_eq(count_cache_files(), 2);
-	_cleanup_seccomp_program_free_ SeccompProgram *d = build(&(SeccompOptions){ .extra_deny = deny_b });
+	_cleanup_seccomp_program_free_ SeccompProgram *d = build(&(SeccompOptions){.extra_deny = deny_b});
 	ck_assert(sandbox_seccomp_program_from_cache(d));
 	ck_assert(same_program(c, d));
 	ck_assert_uint_eq(count_cache_files(), 2);
@@ -604,8 +655,8 @@ static void rewrite(const char *file, long off, const void *data, size_t len)
 
 START_TEST(cache_rejects_corruption)
 {
-	const SeccompOptions o = { .allow_inet = true };
-	char *other_deny[] = { "ptrace", NULL };
+	const SeccompOptions o = {.allow_inet = true};
+	char *other_deny[] = {"ptrace", NULL};
 	_cleanup_seccomp_program_free_ SeccompProgram *good = build(&o);
 	_cleanup_free_ char *file = only_cache_file();
 	Corruption c = _i;
@@ -664,7 +715,7 @@ START_TEST(cache_rejects_corruption)
 		_cleanup_free_ char *cmd = NULL, *dir = cache_dir_path();
 		ck_assert_int_ge(asprintf(&cmd, "mv '%s' '%s.keep'", file, file), 0);
 		ck_assert_int_eq(system(cmd), 0);
-		q = build(&(SeccompOptions){ .extra_deny = other_deny });
+		q = build(&(SeccompOptions){.extra_deny = other_deny});
 		free(cmd);
 		ck_assert_int_ge(asprintf(&cmd, "cd '%s' && mv *.bpf '%s' && rm -f '%s.keep'", dir, file, file), 0);
 		ck_assert_int_eq(system(cmd), 0);
@@ -693,7 +744,7 @@ END_TEST
 
 START_TEST(cache_untrusted_dir)
 {
-	const SeccompOptions o = { .allow_inet = true };
+	const SeccompOptions o = {.allow_inet = true};
 	_cleanup_seccomp_program_free_ SeccompProgram *good = build(&o);
 	_cleanup_free_ char *dir = cache_dir_path(), *file = only_cache_file();
 
@@ -711,7 +762,7 @@ END_TEST
 
 START_TEST(install_live)
 {
-	_cleanup_seccomp_program_free_ SeccompProgram *p = build(&(SeccompOptions){ .allow_inet = true });
+	_cleanup_seccomp_program_free_ SeccompProgram *p = build(&(SeccompOptions){.allow_inet = true});
 	int status;
 	pid_t pid = fork();
 
@@ -758,7 +809,8 @@ int main(void)
 	SRunner *sr;
 	int failed;
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_unchecked_fixture(tc, setup_root, teardown_root);
+	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, validate_names);
 	tcase_add_test(tc, table_matches_libseccomp);
