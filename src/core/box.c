@@ -106,6 +106,41 @@ static void send_msg(int fd, int kind, int error, int status, int pid, const cha
 	(void) send(fd, &m, sizeof(m), MSG_NOSIGNAL);
 }
 
+static int send_fd(int sock, int fd)
+{
+	BoxMsg m = { .kind = BOX_MSG_LISTENER };
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { .iov_base = &m, .iov_len = sizeof(m) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	ssize_t n;
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	n = sendmsg(sock, &mh, MSG_NOSIGNAL);
+	close(fd);
+	return n < 0 ? negative_errno() : 0;
+}
+
+ssize_t box_recv_msg(int fd, BoxMsg *ret, int *ret_fd, int flags)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = ret, .iov_len = sizeof(*ret) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	ssize_t n;
+
+	*ret_fd = -EBADF;
+	n = recvmsg(fd, &mh, flags | MSG_CMSG_CLOEXEC);
+	if (n < 0)
+		return negative_errno();
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+			memcpy(ret_fd, CMSG_DATA(cm), sizeof(int));
+	return n;
+}
+
 static _noreturn_ void child_fail(int fd, const BoxError *e)
 {
 	send_msg(fd, BOX_MSG_ERROR, e->error, 0, 0, e->msg);
@@ -303,6 +338,12 @@ static _noreturn_ void box_child(const BoxConfig *c, int msg_fd)
 		r = c->seccomp_install(c->seccomp_data);
 		if (r < 0)
 			child_failf(msg_fd, r, "cannot install the seccomp filter");
+		if (c->seccomp_listener) {
+			/* The parent reads violations from this fd; we never do. */
+			r = send_fd(msg_fd, r);
+			if (r < 0)
+				child_failf(msg_fd, r, "cannot pass the seccomp listener to kdc-run");
+		}
 	}
 
 	run_pid1(c, msg_fd);

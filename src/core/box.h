@@ -24,6 +24,7 @@ typedef enum BoxMsgKind {
 	BOX_MSG_EXEC_FAILED = 2, /* the agent could not be executed: error + msg */
 	BOX_MSG_STARTED = 3,     /* the agent is running as pid (in the box) */
 	BOX_MSG_STATUS = 4,      /* the agent ended: status is its wait status */
+	BOX_MSG_LISTENER = 5,    /* carries the seccomp notification fd (SCM_RIGHTS) */
 } BoxMsgKind;
 
 typedef struct BoxMsg {
@@ -45,6 +46,7 @@ typedef struct BoxConfig {
 	const void *landlock_data;
 	int (*seccomp_install)(const void *data);
 	const void *seccomp_data;
+	bool seccomp_listener;       /* seccomp_install returns a listener fd to pass to the parent */
 	int cgroup_fd;               /* -EBADF: no session cgroup */
 	sigset_t agent_mask;         /* the signal mask the agent starts with */
 	uid_t uid;                   /* the caller's ids, mapped to themselves */
@@ -56,6 +58,10 @@ typedef struct BoxProcess {
 	int pidfd;
 	int msg_fd;  /* read BoxMsg records; EOF when the box is gone */
 } BoxProcess;
+
+/* Receives one BoxMsg; a passed fd (BOX_MSG_LISTENER) goes to *ret_fd
+ * (else -EBADF). Returns the size read, 0 at EOF, or -errno. */
+ssize_t box_recv_msg(int fd, BoxMsg *ret, int *ret_fd, int flags);
 
 /* Builds the agent's environment from the plan: only names listed in
  * env_keep are taken from `from`; env_set entries are added; PATH gets a

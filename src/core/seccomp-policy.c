@@ -32,6 +32,7 @@
 #include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <sys/syscall.h>
 #include <seccomp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -431,7 +432,11 @@ static int compile(const SeccompOptions *o, SeccompProgram **ret)
 	_cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
 	_cleanup_close_ int fd = -EBADF;
 	SeccompProgram *p = NULL;
-	uint32_t deny = o->kill_on_violation ? SCMP_ACT_KILL_PROCESS : SCMP_ACT_ERRNO(EPERM);
+	/* notify: the violation waits for kdc-run, which reads the syscall,
+	 * kills the box and reports it by name (SIGSYS alone carries none). */
+	uint32_t deny = !o->kill_on_violation ? SCMP_ACT_ERRNO(EPERM)
+			: o->notify_on_violation ? SCMP_ACT_NOTIFY
+						 : SCMP_ACT_KILL_PROCESS;
 	off_t size;
 	int r;
 
@@ -555,8 +560,9 @@ static int describe(const SeccompOptions *o, char **ret, size_t *ret_len)
 	f = open_memstream(&buf, &len);
 	if (!f)
 		return -ENOMEM;
-	fprintf(f, "kdc-seccomp %d\nlibseccomp %u.%u.%u\narch %u\nkill %d\ninet %d\n", SECCOMP_POLICY_VERSION,
-		v ? v->major : 0, v ? v->minor : 0, v ? v->micro : 0, (unsigned) POLICY_ARCH, o->kill_on_violation,
+	fprintf(f, "kdc-seccomp %d %s\nlibseccomp %u.%u.%u\narch %u\nkill %d\ninet %d\n", SECCOMP_POLICY_VERSION,
+		SECCOMP_SOURCE_ID, v ? v->major : 0, v ? v->minor : 0, v ? v->micro : 0, (unsigned) POLICY_ARCH,
+		o->kill_on_violation + (o->kill_on_violation && o->notify_on_violation),
 		o->allow_inet);
 	r = fputs_sorted(f, "deny", o->extra_deny);
 	if (r >= 0)
@@ -750,6 +756,15 @@ int sandbox_seccomp_install(const SeccompProgram *p)
 	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &p->fprog, 0, 0) < 0)
 		return -errno;
 	return 0;
+}
+
+int sandbox_seccomp_install_listener(const SeccompProgram *p)
+{
+	/* The listener fd comes back O_CLOEXEC. */
+	long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &p->fprog);
+	if (fd < 0)
+		return -errno;
+	return (int) fd;
 }
 
 void sandbox_seccomp_program_free(SeccompProgram *p)

@@ -23,6 +23,12 @@ typedef struct SeccompOptions {
 	char **extra_deny;	/* names made deny-eperm (kill with kill_on_violation); NULL = none */
 	char **extra_allow;	/* names opened; never an "args" or "fixed" one (see validate) */
 	bool kill_on_violation; /* [seccomp] on_violation = kill: deny-eperm -> SIGSYS */
+	/* With kill_on_violation: a violation is SECCOMP_RET_USER_NOTIF instead,
+	 * for a supervisor that reads the syscall, kills and reports it
+	 * (install with sandbox_seccomp_install_listener()). Without a
+	 * listener such a call would fail with ENOSYS, so never install a
+	 * notify program with sandbox_seccomp_install(). */
+	bool notify_on_violation;
 	/* true: AF_INET/AF_INET6 TCP and UDP sockets are allowed, as every
 	 * network mode needs (none and proxy still reach 127.0.0.1 inside the
 	 * box's own netns: the proxy lives there; filtered mode relies on the
@@ -48,6 +54,8 @@ int sandbox_seccomp_build(const SeccompOptions *o, SeccompProgram **ret);
 
 /* In the child, after no_new_privs; async-signal-safe-ish: no malloc. */
 int sandbox_seccomp_install(const SeccompProgram *p);
+/* The same, returning the user-notification listener fd (O_CLOEXEC). */
+int sandbox_seccomp_install_listener(const SeccompProgram *p);
 
 void sandbox_seccomp_program_free(SeccompProgram *p);
 static inline void sandbox_seccomp_program_freep(SeccompProgram **p)

@@ -1,5 +1,4 @@
 /* Generated from doc/seccomp-policy.txt by src/core/seccomp-table.awk: do not edit. */
-#define SECCOMP_TABLE_MAX_NR 456
 static const SeccompTableEntry seccomp_table[] = {
 	{ "read", SECCOMP_ENTRY_ALLOW, false },
 	{ "write", SECCOMP_ENTRY_ALLOW, false },
@@ -740,3 +739,4 @@ static const char seccomp_table_text[] =
 	"vserver enosys\n"
 	"epoll_ctl_old enosys\n"
 	"epoll_wait_old enosys\n";
+#define SECCOMP_SOURCE_ID "5636eaa395c47e3c"

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -19,6 +20,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/seccomp.h>
 
 #include "core/box.h"
 #include "core/cgroup.h"
@@ -75,6 +77,8 @@ typedef struct Session {
 	int agent_status; /* wait status of the agent */
 	int pid1_status;  /* wait status of pid 1 */
 	struct rusage rusage;
+	int notify_fd;         /* seccomp violations (kill mode), -EBADF if none */
+	int violation_nr;      /* the syscall that violated the policy, -1 if none */
 	bool setup_failed;
 	bool exec_failed;
 	int error;
@@ -121,6 +125,11 @@ static int seccomp_install_hook(const void *data)
 	return sandbox_seccomp_install(data);
 }
 
+static int seccomp_install_listener_hook(const void *data)
+{
+	return sandbox_seccomp_install_listener(data);
+}
+
 /* Step 1 (end): every control the plan asks for must be applicable, or
  * listed under degrade. Controls whose enforcement this build lacks refuse
  * the run: never a silent gap. */
@@ -130,6 +139,7 @@ static SeccompOptions seccomp_options(const Plan *p)
 		.extra_deny = p->seccomp_deny,
 		.extra_allow = p->seccomp_allow,
 		.kill_on_violation = p->seccomp_kill,
+		.notify_on_violation = p->seccomp_kill, /* so kdc-run can name the syscall */
 		.allow_inet = true,
 	};
 }
@@ -366,9 +376,13 @@ static void settle(Session *s)
 		log_error_errno(r, "cannot settle the session in the ledger: %s", ledger_errmsg(s->ledger));
 }
 
-static void handle_msg(Session *s, const BoxMsg *m)
+static void handle_msg(Session *s, const BoxMsg *m, int fd)
 {
 	switch (m->kind) {
+	case BOX_MSG_LISTENER:
+		if (s->notify_fd < 0 && fd >= 0)
+			s->notify_fd = TAKE_FD(fd);
+		break;
 	case BOX_MSG_ERROR:
 		s->setup_failed = true;
 		s->error = m->error;
@@ -390,21 +404,45 @@ static void handle_msg(Session *s, const BoxMsg *m)
 	default:
 		break;
 	}
+	safe_close(fd);
 }
 
-static void drain_msgs(Session *s, bool wait)
+static void drain_msgs(Session *s)
 {
 	for (;;) {
 		BoxMsg m;
-		ssize_t n = recv(s->box.msg_fd, &m, sizeof(m), wait ? 0 : MSG_DONTWAIT);
-		if (n < 0 && errno == EINTR)
+		int fd;
+		ssize_t n = box_recv_msg(s->box.msg_fd, &m, &fd, MSG_DONTWAIT);
+		if (n == -EINTR)
 			continue;
-		if (n != (ssize_t) sizeof(m))
+		if (n != (ssize_t) sizeof(m)) {
+			safe_close(fd);
 			return;
-		handle_msg(s, &m);
-		if (wait)
-			return;
+		}
+		handle_msg(s, &m, fd);
 	}
+}
+
+/* A seccomp violation in kill mode: the calling thread waits in the kernel
+ * until we answer. We read which syscall it was, and end the whole box. */
+static void handle_violation(Session *s)
+{
+	struct seccomp_notif_sizes sizes;
+	_cleanup_free_ struct seccomp_notif *req = NULL;
+
+	if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) < 0 ||
+	    !(req = calloc(1, MAX(sizes.seccomp_notif, sizeof(*req)))))
+		goto kill;
+	if (ioctl(s->notify_fd, SECCOMP_IOCTL_NOTIF_RECV, req) < 0) {
+		if (errno == EINTR || errno == ENOENT)
+			return; /* spurious, or the caller went away */
+		goto kill;
+	}
+	if (s->violation_nr < 0)
+		s->violation_nr = req->data.nr;
+kill:
+	(void) kill_box(s);
+	s->notify_fd = safe_close(s->notify_fd);
 }
 
 static int kill_box(Session *s)
@@ -439,11 +477,12 @@ static int watch(Session *s, const sigset_t *sigs)
 	}
 
 	for (;;) {
-		struct pollfd pfd[4] = {
+		struct pollfd pfd[5] = {
 			{ .fd = s->box.pidfd, .events = POLLIN },
 			{ .fd = sfd, .events = POLLIN },
 			{ .fd = msg_open ? s->box.msg_fd : -1, .events = POLLIN },
 			{ .fd = tfd, .events = POLLIN },
+			{ .fd = s->notify_fd, .events = POLLIN },
 		};
 
 		if (poll(pfd, ARRAY_SIZE(pfd), -1) < 0) {
@@ -453,11 +492,21 @@ static int watch(Session *s, const sigset_t *sigs)
 		}
 		if (pfd[2].revents) {
 			BoxMsg m;
-			ssize_t n = recv(s->box.msg_fd, &m, sizeof(m), MSG_DONTWAIT);
+			int fd;
+			ssize_t n = box_recv_msg(s->box.msg_fd, &m, &fd, MSG_DONTWAIT);
 			if (n == (ssize_t) sizeof(m))
-				handle_msg(s, &m);
-			else if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
-				msg_open = false;
+				handle_msg(s, &m, fd);
+			else {
+				safe_close(fd);
+				if (n == 0 || (n < 0 && n != -EAGAIN && n != -EINTR))
+					msg_open = false;
+			}
+		}
+		if (s->notify_fd >= 0 && pfd[4].revents) {
+			if (pfd[4].revents & POLLIN)
+				handle_violation(s);
+			else
+				s->notify_fd = safe_close(s->notify_fd); /* no process left with the filter */
 		}
 		if (pfd[1].revents) {
 			struct signalfd_siginfo si;
@@ -479,7 +528,8 @@ static int watch(Session *s, const sigset_t *sigs)
 				return log_error_errno(negative_errno(), "cannot wait for the box: %m");
 			s->pid1_status = status;
 			s->end_usec = now_usec();
-			drain_msgs(s, false);
+			drain_msgs(s);
+			s->notify_fd = safe_close(s->notify_fd);
 			return 0;
 		}
 	}
@@ -517,9 +567,19 @@ static void decide(Session *s)
 		log_error("%s", s->message);
 		return;
 	}
+	if (s->violation_nr >= 0) {
+		/* kill mode: the box was ended at the violating syscall */
+		s->reason = "seccomp";
+		s->exit_status = EXIT_SECCOMP;
+		s->signal = SIGSYS;
+		log_notice("killed: seccomp violation: %s (syscall %d)", sandbox_seccomp_syscall_name(s->violation_nr),
+			   s->violation_nr);
+		return;
+	}
 	if (s->have_agent_status && WIFSIGNALED(s->agent_status)) {
 		s->signal = WTERMSIG(s->agent_status);
 		if (s->signal == SIGSYS) {
+			/* the filter's own kill (foreign architecture, x32) */
 			s->reason = "seccomp";
 			s->exit_status = EXIT_SECCOMP;
 			log_notice("killed: seccomp violation (SIGSYS)");
@@ -615,6 +675,8 @@ static int write_json_status(const Session *s, const char *path)
 	json_object_set_new(o, "profile", json_string(s->plan->profile_name ? s->plan->profile_name : "default"));
 	if (s->message[0])
 		json_object_set_new(o, "message", json_string(s->message));
+	if (s->violation_nr >= 0)
+		json_object_set_new(o, "syscall", json_string(sandbox_seccomp_syscall_name(s->violation_nr)));
 	text = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
 	json_decref(o);
 	if (!text)
@@ -652,7 +714,7 @@ int session_main(const char *profile, const ProfileOverrides *o, bool print_prof
 	_cleanup_free_ char *error = NULL, *command = NULL;
 	_cleanup_strv_free_ char **envp = NULL;
 	_cleanup_seccomp_program_free_ SeccompProgram *seccomp = NULL;
-	Session s = { .box = { .pidfd = -EBADF, .msg_fd = -EBADF } };
+	Session s = { .box = { .pidfd = -EBADF, .msg_fd = -EBADF }, .notify_fd = -EBADF, .violation_nr = -1 };
 	BoxConfig c = { .cgroup_fd = -EBADF };
 	BoxError err = { 0 };
 	sigset_t sigs;
@@ -721,7 +783,8 @@ int session_main(const char *profile, const ProfileOverrides *o, bool print_prof
 			fail(&s, "error", EXIT_ERROR);
 			goto finish;
 		}
-		c.seccomp_install = seccomp_install_hook;
+		c.seccomp_listener = plan->seccomp_kill;
+		c.seccomp_install = c.seccomp_listener ? seccomp_install_listener_hook : seccomp_install_hook;
 		c.seccomp_data = seccomp;
 	}
 
