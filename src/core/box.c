@@ -212,6 +212,18 @@ static _noreturn_ void run_pid1(const BoxConfig *c, int msg_fd)
 		child_failf(msg_fd, negative_errno(), "cannot set up pid 1");
 	}
 
+	/* Nothing of the agent runs before the parent has admitted it. EOF
+	 * or anything else than GO: the parent refused, or died. */
+	if (c->wait_for_go) {
+		BoxMsg m;
+		ssize_t r;
+		do
+			r = recv(msg_fd, &m, sizeof(m), 0);
+		while (r < 0 && errno == EINTR);
+		if (r != (ssize_t) sizeof(m) || m.kind != BOX_MSG_GO)
+			_exit(123);
+	}
+
 	agent = fork();
 	if (agent < 0) {
 		child_failf(msg_fd, negative_errno(), "cannot fork the agent");
@@ -386,6 +398,14 @@ int box_spawn(const BoxConfig *c, BoxProcess *ret, BoxError *err)
 	ret->pid = pid;
 	ret->pidfd = pidfd;
 	ret->msg_fd = TAKE_FD(msg[0]);
+	return 0;
+}
+
+int box_go(BoxProcess *b)
+{
+	BoxMsg m = { .kind = BOX_MSG_GO };
+	if (send(b->msg_fd, &m, sizeof(m), MSG_NOSIGNAL) < 0)
+		return negative_errno();
 	return 0;
 }
 

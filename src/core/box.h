@@ -25,6 +25,7 @@ typedef enum BoxMsgKind {
 	BOX_MSG_STARTED = 3,     /* the agent is running as pid (in the box) */
 	BOX_MSG_STATUS = 4,      /* the agent ended: status is its wait status */
 	BOX_MSG_LISTENER = 5,    /* carries the seccomp notification fd (SCM_RIGHTS) */
+	BOX_MSG_GO = 6,          /* parent -> pid 1: admitted, start the agent */
 } BoxMsgKind;
 
 typedef struct BoxMsg {
@@ -47,6 +48,7 @@ typedef struct BoxConfig {
 	int (*seccomp_install)(const void *data);
 	const void *seccomp_data;
 	bool seccomp_listener;       /* seccomp_install returns a listener fd to pass to the parent */
+	bool wait_for_go;            /* pid 1 starts the agent only on BOX_MSG_GO (box_go()) */
 	int cgroup_fd;               /* -EBADF: no session cgroup */
 	sigset_t agent_mask;         /* the signal mask the agent starts with */
 	uid_t uid;                   /* the caller's ids, mapped to themselves */
@@ -69,4 +71,6 @@ ssize_t box_recv_msg(int fd, BoxMsg *ret, int *ret_fd, int flags);
 int box_build_env(const Plan *p, char *const *from, char ***ret);
 
 int box_spawn(const BoxConfig *c, BoxProcess *ret, BoxError *err);
+/* Tells pid 1 to start the agent (with BoxConfig.wait_for_go). */
+int box_go(BoxProcess *b);
 void box_process_done(BoxProcess *b);

@@ -739,4 +739,4 @@ static const char seccomp_table_text[] =
 	"vserver enosys\n"
 	"epoll_ctl_old enosys\n"
 	"epoll_wait_old enosys\n";
-#define SECCOMP_SOURCE_ID "5636eaa395c47e3c"
+#define SECCOMP_SOURCE_ID "79741c4445cd0a15"

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -24,7 +25,7 @@
 
 #include "core/box.h"
 #include "core/cgroup.h"
-#include "core/ledger.h"
+#include "run/ledger-plugin.h"
 #include "core/profile.h"
 #include "core/seccomp-policy.h"
 #include "run/session.h"
@@ -59,6 +60,7 @@ typedef struct Session {
 	bool box_started;
 
 	/* Admission (step 2) and settlement (step 10). */
+	const LedgerPlugin *lp;  /* the ledger plugin, loaded after clone */
 	Ledger *ledger;          /* NULL: budget degraded */
 	char tenant[LEDGER_NAME_MAX + 1];
 	bool admitted;
@@ -172,6 +174,8 @@ static int check_controls(const Plan *p)
 	return 0;
 }
 
+static int kill_box(Session *s);
+
 static const char *const limit_names[] = { "memory", "cpu", "pids" };
 static const unsigned limit_bits[] = { DEGRADE_MEMORY, DEGRADE_CPU, DEGRADE_PIDS };
 
@@ -229,6 +233,19 @@ static int setup_cgroup(Session *s, const char *tenant)
 	return log_error("cannot create the session cgroup: %s", hint ? hint : strerror(-r));
 }
 
+/* The ledger's rule for scope names (LEDGER_NAME_MAX, [A-Za-z0-9][A-Za-z0-9._-]*),
+ * checked here so a bad name is refused before anything is built. */
+static bool tenant_name_valid(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > LEDGER_NAME_MAX || !isalnum((unsigned char) s[0]))
+		return false;
+	for (size_t i = 1; i < n; i++)
+		if (!isalnum((unsigned char) s[i]) && !strchr("._-", s[i]))
+			return false;
+	return true;
+}
+
 /* The tenant: --tenant / the profile, else $KDC_TENANT, else the login
  * name (DESIGN.md "kdc-run admission"). */
 static int pick_tenant(Session *s)
@@ -242,7 +259,7 @@ static int pick_tenant(Session *s)
 		pw = getpwuid(getuid());
 		t = pw ? pw->pw_name : NULL;
 	}
-	if (isempty(t) || !ledger_name_valid(t))
+	if (isempty(t) || !tenant_name_valid(t))
 		return log_error("invalid tenant '%s': names are letters, digits, '.', '_' and '-' (--tenant)",
 				 t ? t : "");
 	snprintf(s->tenant, sizeof(s->tenant), "%s", t);
@@ -284,7 +301,7 @@ static int worst_case_cost(const Plan *p, int64_t *ret)
 static int admit(Session *s, const char *command)
 {
 	const Plan *p = s->plan;
-	_cleanup_free_ char *path = NULL;
+	_cleanup_free_ char *path = NULL, *perr = NULL;
 	LedgerAdmitResult res = { 0 };
 	LedgerAdmitRequest req = {
 		.project = p->project,
@@ -297,8 +314,6 @@ static int admit(Session *s, const char *command)
 	char buf[64];
 	int r;
 
-	if (pick_tenant(s) < 0)
-		return EXIT_ERROR;
 	req.tenant = s->tenant;
 	if (worst_case_cost(p, &req.hold_amount) < 0)
 		return EXIT_ERROR;
@@ -306,23 +321,26 @@ static int admit(Session *s, const char *command)
 	/* The hold outlives a crashed kdc-run by a margin, then expires. */
 	req.hold_ttl_usec = p->wall_usec != LIMIT_UNSET ? p->wall_usec + 300 * USEC_PER_SEC : 0;
 
-	r = ledger_default_path(&path);
+	r = ledger_plugin_load(&s->lp, &perr);
 	if (r >= 0)
-		r = ledger_open(path, &s->ledger);
+		r = s->lp->default_path(&path);
 	if (r >= 0)
-		r = ledger_admit(s->ledger, &req, &res);
+		r = s->lp->open(path, &s->ledger);
+	if (r >= 0)
+		r = s->lp->admit(s->ledger, &req, &res);
 	if (r < 0) {
+		const char *why = perr ? perr : s->ledger && r != -ENOMEM ? s->lp->errmsg(s->ledger) : strerror(-r);
+		if (s->ledger)
+			s->lp->close(TAKE_PTR(s->ledger));
 		if (p->degrade & DEGRADE_BUDGET) {
 			log_warning("no admission: the ledger at %s cannot answer (%s); budget not enforced "
 				    "(degraded by the profile)",
-				    path ? path : "?", s->ledger ? ledger_errmsg(s->ledger) : strerror(-r));
-			ledger_close(TAKE_PTR(s->ledger));
+				    path ? path : "?", why);
 			s->degraded |= DEGRADE_BUDGET;
 			return 0;
 		}
 		s->denied = true;
-		log_error("denied: the ledger at %s cannot answer (%s)", path ? path : "?",
-			  s->ledger && r != -ENOMEM ? ledger_errmsg(s->ledger) : strerror(-r));
+		log_error("denied: the ledger at %s cannot answer (%s)", path ? path : "?", why);
 		return EXIT_DENIED;
 	}
 	if (res.tenant_created)
@@ -369,11 +387,11 @@ static void settle(Session *s)
 		return;
 	s->cost = actual_cost(s);
 	req.actual = s->cost;
-	r = ledger_settle(s->ledger, &req);
+	r = s->lp->settle(s->ledger, &req);
 	if (r == -ETIME)
 		log_warning("the session's hold had expired before settlement: nothing was posted");
 	else if (r < 0)
-		log_error_errno(r, "cannot settle the session in the ledger: %s", ledger_errmsg(s->ledger));
+		log_error_errno(r, "cannot settle the session in the ledger: %s", s->lp->errmsg(s->ledger));
 }
 
 static void handle_msg(Session *s, const BoxMsg *m, int fd)
@@ -755,12 +773,8 @@ int session_main(const char *profile, const ProfileOverrides *o, bool print_prof
 		return EXIT_ERROR;
 	}
 
-	/* 2. Admit. */
-	r = admit(&s, command);
-	if (r > 0) {
-		fail(&s, s.denied ? "denied" : "error", r);
-		goto finish;
-	}
+	if (pick_tenant(&s) < 0)
+		return EXIT_ERROR;
 
 	/* Signals we forward arrive through a signalfd; the agent starts
 	 * with the mask we were given. */
@@ -797,6 +811,7 @@ int session_main(const char *profile, const ProfileOverrides *o, bool print_prof
 
 	c.plan = plan;
 	c.envp = envp;
+	c.wait_for_go = true;
 	c.new_netns = plan->net != NET_FILTERED;
 	c.uid = getuid();
 	c.gid = getgid();
@@ -809,6 +824,21 @@ int session_main(const char *profile, const ProfileOverrides *o, bool print_prof
 			log_error("hint: unprivileged user namespaces may be disabled here; run '%s doctor'",
 				  log_program());
 		fail(&s, "error", EXIT_ERROR);
+		goto finish;
+	}
+
+	/* 2. Admit, while the child builds the box on the other core; the
+	 *    agent starts only on our word (departure from DESIGN.md's order:
+	 *    the box is built before admission, nothing of the agent runs
+	 *    before it). */
+	r = admit(&s, command);
+	if (r == 0)
+		r = box_go(&s.box) < 0 ? EXIT_ERROR : 0;
+	if (r > 0) {
+		(void) kill_box(&s);
+		(void) waitpid(s.box.pid, NULL, 0);
+		box_process_done(&s.box);
+		fail(&s, s.denied ? "denied" : "error", r);
 		goto finish;
 	}
 
@@ -840,7 +870,8 @@ finish:
 	if (!s.end_usec)
 		s.end_usec = now_usec();
 	settle(&s);
-	ledger_close(TAKE_PTR(s.ledger));
+	if (s.ledger)
+		s.lp->close(TAKE_PTR(s.ledger));
 	if (json_status && write_json_status(&s, json_status) < 0)
 		return s.exit_status ? s.exit_status : EXIT_ERROR;
 	return s.exit_status;

@@ -56,7 +56,7 @@ add_cleanup "kill $!"
 in_ns() {
 	if [ "${WHO:-root}" = nobody ]; then
 		ip netns exec $NS setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
-			env HOME="$TESTDIR/nobody-home" "$@"
+			env HOME="$TESTDIR/nobody-home" XDG_CACHE_HOME="$TESTDIR/nobody-home/.cache" KDC_DB="$TESTDIR/nobody-state/kdc/kdc.db" "$@"
 	else
 		ip netns exec $NS "$@"
 	fi

@@ -37,6 +37,10 @@ chmod 0755 "$TESTDIR"
 export TESTDIR
 # Never let the tests touch the caller's real ledger or config.
 export XDG_STATE_HOME="$TESTDIR/state" XDG_CONFIG_HOME="$TESTDIR/config" XDG_CACHE_HOME="$TESTDIR/cache"
+# root's ledger would be /var/lib/kdc/kdc.db: each user gets one of its own.
+export KDC_DB="$TESTDIR/state/kdc/kdc.db"
+mkdir -p "$TESTDIR/nobody-home" "$TESTDIR/nobody-state"
+chown 65534:65534 "$TESTDIR/nobody-home" "$TESTDIR/nobody-state" 2>/dev/null
 
 add_cleanup() {
 	_cleanups="$1
@@ -173,7 +177,8 @@ require_cmd() {
 # background job is the command's own pid.
 as_nobody() {
 	${KDC_EXEC:-} setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
-		env HOME="$TESTDIR/nobody-home" "$@"
+		env HOME="$TESTDIR/nobody-home" XDG_STATE_HOME="$TESTDIR/nobody-state" \
+		XDG_CACHE_HOME="$TESTDIR/nobody-home/.cache" KDC_DB="$TESTDIR/nobody-state/kdc/kdc.db" "$@"
 }
 
 # Runs "$@" for each of root and nobody, with WHO set to 'root' or 'nobody'

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* kdc-run reaches the ledger through a plugin, kdc-ledger.so, that it loads
+ * with dlopen() only once the box is being built: SQLite and libcrypto cost
+ * several milliseconds to load and initialise, and loading them after
+ * clone3() lets that work run on another core while the child builds the
+ * box. The agent is not started until admission has said yes.
+ *
+ * The plugin is the ledger's own code (src/core/ledger.c, audit.c,
+ * ratelimit.c) built as a shared object that exports one table. */
+
+#include "core/ledger.h"
+
+typedef struct LedgerPlugin {
+	unsigned version;
+	int (*default_path)(char **ret);
+	int (*open)(const char *path, Ledger **ret);
+	void (*close)(Ledger *l);
+	const char *(*errmsg)(const Ledger *l);
+	int (*admit)(Ledger *l, const LedgerAdmitRequest *req, LedgerAdmitResult *ret);
+	int (*settle)(Ledger *l, const LedgerSettleRequest *req);
+	int (*audit_many)(Ledger *l, const AuditRecord *recs, size_t n);
+} LedgerPlugin;
+
+#define LEDGER_PLUGIN_VERSION 1
+#define LEDGER_PLUGIN_SYMBOL "kdc_ledger_plugin_v1"
+#define LEDGER_PLUGIN_NAME "kdc-ledger.so"
+
+/* Finds and loads the plugin: $KDC_LEDGER_PLUGIN, else kdc-ledger.so beside
+ * the kdc-run binary (a build tree), else PKGLIBDIR. On failure returns
+ * -errno and a one-line reason in *ret_error. */
+int ledger_plugin_load(const LedgerPlugin **ret, char **ret_error);
