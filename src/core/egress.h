@@ -107,7 +107,11 @@ typedef struct Egress Egress;
  * they stay attached until egress_free() or until the process exits. */
 int egress_attach(const EgressPlan *p, int cgroup_fd, unsigned flags, Egress **ret);
 
-/* The ring buffer's pollable (epoll) fd: readable when events wait. */
+/* The ring buffer's pollable (epoll) fd. A denial makes it readable at once;
+ * allowed decisions do not wake the reader (a wakeup would add microseconds
+ * to every connect() of the box) until the buffer is half full. So poll it
+ * with a timeout and call egress_consume() every 100 ms or so, and once more
+ * after the box ended. */
 int egress_event_fd(Egress *e);
 
 typedef struct EgressEvent {

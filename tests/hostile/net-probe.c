@@ -270,7 +270,7 @@ static void ready(void)
 
 static int serve_stream(int fd)
 {
-	if (listen(fd, 64) < 0)
+	if (listen(fd, SOMAXCONN) < 0)
 		return fail("listen");
 	ready();
 	for (;;) {

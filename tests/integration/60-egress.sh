@@ -61,10 +61,13 @@ in_c sysctl -qw net.ipv4.ping_group_range="0 2147483647"
 set +e
 
 n_srv=0
-serve() { # NETNS-FUNC ARGS...: starts a net-probe server and waits until it listens
-	local f="$TESTDIR/srv.$n_srv" i
+serve() { # NETNS ARGS...: starts a net-probe server there and waits until it listens
+	local f="$TESTDIR/srv.$n_srv" ns=$1 i
+	shift
 	n_srv=$((n_srv + 1))
-	"$@" >"$f" 2>&1 &
+	# nsenter itself in the background (it execs the server), so that $!
+	# is the server; a backgrounded shell function would be a subshell.
+	nsenter --net="/run/netns/$ns" "$@" >"$f" 2>&1 &
 	add_cleanup "kill $!"
 	for i in $(seq 50); do
 		grep -q '^ready$' "$f" && return 0
@@ -73,14 +76,14 @@ serve() { # NETNS-FUNC ARGS...: starts a net-probe server and waits until it lis
 	bail_out "server did not start: $* ($(cat "$f"))"
 }
 CANARY="kdc-canary-$$"
-serve in_i "$PROBE" tcp-serve :: 80
-serve in_i "$PROBE" tcp-serve :: 443
-serve in_i "$PROBE" udp-serve :: 53
-serve in_c "$PROBE" tcp-serve 127.0.0.1 8080
-serve in_c "$PROBE" tcp-serve ::1 8080
-serve in_c "$PROBE" tcp-serve 0.0.0.0 9090
-serve in_c "$PROBE" udp-serve 0.0.0.0 5353
-serve in_c "$PROBE" abstract-serve "$CANARY"
+serve "$NS_I" "$PROBE" tcp-serve :: 80
+serve "$NS_I" "$PROBE" tcp-serve :: 443
+serve "$NS_I" "$PROBE" udp-serve :: 53
+serve "$NS_C" "$PROBE" tcp-serve 127.0.0.1 8080
+serve "$NS_C" "$PROBE" tcp-serve ::1 8080
+serve "$NS_C" "$PROBE" tcp-serve 0.0.0.0 9090
+serve "$NS_C" "$PROBE" udp-serve 0.0.0.0 5353
+serve "$NS_C" "$PROBE" abstract-serve "$CANARY"
 
 # The links settle (IPv6 neighbour discovery, carrier) before any case runs.
 for i in $(seq 50); do

@@ -114,7 +114,7 @@ static void dir_teardown(void)
 
 START_TEST(filesystem_ruleset)
 {
-	char ro[PATH_MAX], rw[PATH_MAX], out[PATH_MAX], f[PATH_MAX];
+	char ro[PATH_MAX], rw[PATH_MAX], out[PATH_MAX], f[PATH_MAX + 16];
 	char *ro_paths[] = { ro, "/usr", "/lib", "/lib64", "/bin", NULL }, *rw_paths[] = { rw, NULL };
 	LandlockPlan p = { .ro_paths = ro_paths, .rw_paths = rw_paths, .fs = true };
 
