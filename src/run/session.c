@@ -25,6 +25,8 @@
 
 #include "core/box.h"
 #include "core/cgroup.h"
+#include "core/egress.h"
+#include "core/landlock.h"
 #include "run/ledger-plugin.h"
 #include "core/profile.h"
 #include "core/seccomp-policy.h"
@@ -69,6 +71,18 @@ typedef struct Session {
 	bool priced;
 
 	CgroupSession *cgroup;   /* NULL: no session cgroup (degraded) */
+
+	/* Egress (step 4). */
+	EgressPlan egress_plan;
+	Egress *egress;          /* NULL: no programs attached */
+	uint64_t egress_bytes, egress_allowed, egress_denied;
+	bool have_egress_stats;
+	char **egress_lines;     /* the same, formatted */
+	json_t *egress_first_denials;
+
+	/* Landlock (in the child, step 6). */
+	LandlockPlan landlock;
+	int landlock_enforced;
 	unsigned degraded;       /* Degrade bits actually taken */
 	CgroupStats stats;
 	bool have_stats;
@@ -99,6 +113,10 @@ static uint64_t now_usec(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
 }
+
+/* -vv: how long each step took since kdc-run started planning. */
+static uint64_t t0_usec;
+#define STEP(name) log_debug("%7.3f ms  %s", (double) (now_usec() - t0_usec) / 1000.0, name)
 
 static int session_new_id(char ret[33])
 {
@@ -165,9 +183,9 @@ static int check_controls(const Plan *p)
 	if (p->net == NET_PROXY)
 		return log_error("network mode 'proxy' needs kdc-supervisor's proxy, which this build does not "
 				 "have; use '--net none'");
-	if (p->net == NET_FILTERED)
+	if (p->net == NET_FILTERED && !egress_supported())
 		return log_error("network mode 'filtered' needs the eBPF egress programs, which this build does "
-				 "not have; use '--net none'");
+				 "not have (configure --enable-bpf); use '--net none'");
 	if (p->n_tools > 0)
 		return log_error("the profile offers tools, which need kdc-supervisor; this build does not have "
 				 "it");
@@ -175,6 +193,126 @@ static int check_controls(const Plan *p)
 }
 
 static int kill_box(Session *s);
+
+#define EGRESS_AUDIT_MAX 1000 /* per session; the counters hold the rest */
+#define EGRESS_DENIALS_IN_JSON 10
+
+static void on_egress_event(const EgressEvent *ev, void *userdata)
+{
+	Session *s = userdata;
+	_cleanup_free_ char *line = NULL;
+
+	if (egress_event_format(ev, &line) < 0)
+		return;
+	if (!ev->allowed) {
+		if (!s->egress_first_denials)
+			s->egress_first_denials = json_array();
+		if (json_array_size(s->egress_first_denials) < EGRESS_DENIALS_IN_JSON)
+			json_array_append_new(s->egress_first_denials, json_string(line));
+		log_info("egress: %s", line);
+	} else
+		log_debug("egress: %s", line);
+	if (strv_length(s->egress_lines) < EGRESS_AUDIT_MAX && strv_push(&s->egress_lines, line) >= 0)
+		line = NULL;
+}
+
+/* Step 4: the eBPF programs on the session cgroup. 'filtered' cannot run
+ * without them whatever the profile degrades: the box shares the caller's
+ * network. In 'none' and 'proxy' they are a second wall and the egress byte
+ * counter, attached whenever this caller can load them. */
+static int setup_egress(Session *s)
+{
+	const Plan *p = s->plan;
+	_cleanup_free_ char *why = NULL, *bad = NULL;
+	int r;
+
+	if (p->net == NET_FILTERED) {
+		r = egress_plan_parse(p->allow, &s->egress_plan, &bad);
+		if (r < 0)
+			return log_error("[network] allow: '%s': %s", bad ? bad : "?", egress_plan_why(r));
+		r = egress_probe(&why);
+		if (r < 0)
+			return log_error("cannot use network mode 'filtered': %s", why ? why : strerror(-r));
+		if (!s->cgroup)
+			return log_error("cannot use network mode 'filtered' without a session cgroup to attach the "
+					 "egress programs to; run as root or through the system supervisor");
+		r = egress_attach(&s->egress_plan, cgroup_session_fd(s->cgroup), 0, &s->egress);
+		if (r < 0)
+			return log_error_errno(r, "cannot attach the egress programs to the session cgroup: %m");
+		return 0;
+	}
+	if (!s->cgroup || !egress_supported() || egress_probe(NULL) < 0) {
+		log_debug("no eBPF second wall: the box's own network namespace is the only one");
+		return 0;
+	}
+	r = egress_attach(&s->egress_plan, cgroup_session_fd(s->cgroup), EGRESS_DENY_ALL, &s->egress);
+	if (r < 0) {
+		if (p->degrade & DEGRADE_EGRESS_BPF) {
+			log_warning_errno(r, "no eBPF second wall (degraded by the profile): %m");
+			s->degraded |= DEGRADE_EGRESS_BPF;
+			return 0;
+		}
+		return log_error_errno(r, "cannot attach the egress programs (second wall): %m; add "
+					  "'degrade = egress-bpf' to the profile to run without them");
+	}
+	return 0;
+}
+
+static void egress_finish(Session *s)
+{
+	if (!s->egress)
+		return;
+	(void) egress_consume(s->egress, on_egress_event, s);
+	s->have_egress_stats = egress_stats(s->egress, &s->egress_bytes, &s->egress_allowed, &s->egress_denied) >= 0;
+	egress_free(TAKE_PTR(s->egress));
+}
+
+/* Landlock backs the mount view: read (and execute) anywhere in the box,
+ * write only where the box is writable. In 'filtered' mode it also scopes
+ * abstract Unix sockets and signals to the box (the box shares the
+ * caller's network namespace there). */
+static int plan_landlock(Session *s)
+{
+	const Plan *p = s->plan;
+	LandlockPlan *l = &s->landlock;
+	int abi = landlock_abi();
+
+	if (strv_extend(&l->ro_paths, "/") < 0 || strv_extend(&l->rw_paths, "/tmp") < 0 ||
+	    strv_extend(&l->rw_paths, "/dev") < 0 || strv_extend(&l->rw_paths, "/proc") < 0)
+		return log_oom();
+	if (p->workdir && strv_extend(&l->rw_paths, "/work") < 0)
+		return log_oom();
+	for (size_t i = 0; i < p->n_mounts; i++)
+		if ((p->mounts[i].kind == MOUNT_RW || p->mounts[i].kind == MOUNT_TMPFS) &&
+		    strv_extend(&l->rw_paths, p->mounts[i].dest) < 0)
+			return log_oom();
+	l->fs = abi > 0;
+	if (p->net == NET_FILTERED) {
+		l->scope_abstract_unix = l->scope_signal = true;
+		l->degrade = p->degrade & DEGRADE_LANDLOCK;
+		if (abi < 6) {
+			if (!l->degrade)
+				return log_error("cannot use network mode 'filtered': Landlock ABI %d lacks the "
+						 "abstract-socket scope (ABI 6, Linux 6.12) that keeps the box off the "
+						 "host's abstract sockets; add 'degrade = landlock' to accept that",
+						 abi);
+			log_warning("Landlock ABI %d: the box can reach the host's abstract sockets (degraded by "
+				    "the profile)",
+				    abi);
+			s->degraded |= DEGRADE_LANDLOCK;
+		}
+	} else if (abi >= 6)
+		l->scope_abstract_unix = l->scope_signal = true;
+	if (abi <= 0 && !(p->degrade & DEGRADE_LANDLOCK) && p->net == NET_FILTERED)
+		return log_error("cannot use network mode 'filtered': this kernel has no Landlock");
+	return 0;
+}
+
+static int landlock_hook(const void *data)
+{
+	int r = landlock_apply(data);
+	return r < 0 ? r : 0;
+}
 
 static const char *const limit_names[] = { "memory", "cpu", "pids" };
 static const unsigned limit_bits[] = { DEGRADE_MEMORY, DEGRADE_CPU, DEGRADE_PIDS };
@@ -380,6 +518,7 @@ static void settle(Session *s)
 		.cpu_usec = s->have_stats ? s->stats.cpu_usec : 0,
 		.memory_peak = s->have_stats ? s->stats.memory_peak : 0,
 		.pids_peak = s->have_stats ? s->stats.pids_peak : 0,
+		.egress_bytes = s->have_egress_stats ? s->egress_bytes : 0,
 	};
 	int r;
 
@@ -413,7 +552,7 @@ static void handle_msg(Session *s, const BoxMsg *m, int fd)
 		break;
 	case BOX_MSG_STARTED:
 		s->box_started = true;
-		log_debug("agent started as pid %d in the box", m->pid);
+		STEP("agent started");
 		break;
 	case BOX_MSG_STATUS:
 		s->have_agent_status = true;
@@ -495,12 +634,13 @@ static int watch(Session *s, const sigset_t *sigs)
 	}
 
 	for (;;) {
-		struct pollfd pfd[5] = {
+		struct pollfd pfd[6] = {
 			{ .fd = s->box.pidfd, .events = POLLIN },
 			{ .fd = sfd, .events = POLLIN },
 			{ .fd = msg_open ? s->box.msg_fd : -1, .events = POLLIN },
 			{ .fd = tfd, .events = POLLIN },
 			{ .fd = s->notify_fd, .events = POLLIN },
+			{ .fd = s->egress ? egress_event_fd(s->egress) : -1, .events = POLLIN },
 		};
 
 		if (poll(pfd, ARRAY_SIZE(pfd), -1) < 0) {
@@ -520,6 +660,8 @@ static int watch(Session *s, const sigset_t *sigs)
 					msg_open = false;
 			}
 		}
+		if (pfd[5].revents)
+			(void) egress_consume(s->egress, on_egress_event, s);
 		if (s->notify_fd >= 0 && pfd[4].revents) {
 			if (pfd[4].revents & POLLIN)
 				handle_violation(s);
@@ -682,7 +824,14 @@ static int write_json_status(const Session *s, const char *path)
 				json_array_append_new(d, json_string(degrade_to_string(bit)));
 		json_object_set_new(o, "degraded", d);
 	}
-	json_object_set_new(o, "egress_bytes", json_null());
+	json_object_set_new(o, "egress_bytes", s->have_egress_stats ? json_integer((json_int_t) s->egress_bytes) : json_null());
+	json_object_set_new(o, "egress_allowed",
+			    s->have_egress_stats ? json_integer((json_int_t) s->egress_allowed) : json_null());
+	json_object_set_new(o, "egress_denied",
+			    s->have_egress_stats ? json_integer((json_int_t) s->egress_denied) : json_null());
+	json_object_set_new(o, "egress_first_denials",
+			    s->egress_first_denials ? json_incref(s->egress_first_denials) : json_array());
+	json_object_set_new(o, "network", json_string(net_mode_to_string(s->plan->net)));
 	if (s->priced) {
 		char b[64];
 		json_object_set_new(o, "cost", json_string(units_format_amount(b, sizeof(b), s->cost,
@@ -717,6 +866,40 @@ static int write_json_status(const Session *s, const char *path)
 	return 0;
 }
 
+/* Every egress decision the ring buffer delivered, into the audit trail in
+ * one transaction (the counters in the session row hold the totals). */
+static void audit_egress(Session *s)
+{
+	size_t n = strv_length(s->egress_lines), i = 0;
+	_cleanup_free_ AuditRecord *recs = NULL;
+	int r;
+
+	if (!s->ledger || n == 0)
+		return;
+	recs = calloc(n, sizeof(AuditRecord));
+	if (!recs)
+		return (void) log_oom();
+	STRV_FOREACH(l, s->egress_lines) {
+		recs[i] = (AuditRecord){
+			.tenant = s->tenant,
+			.project = s->plan->project,
+			.user = s->plan->user,
+			.session = s->id,
+			.actor = "bpf",
+			.action = "egress",
+			.object = strchr(*l, ' ') ? strchr(*l, ' ') + 1 : *l,
+			.decision = startswith(*l, "allow") ? "allow" : "deny",
+			.rule = net_mode_to_string(s->plan->net),
+			.reason = *l,
+		};
+		i++;
+	}
+	r = s->lp->audit_many(s->ledger, recs, n);
+	if (r < 0)
+		log_error_errno(r, "cannot write %zu egress decisions to the audit trail: %s", n,
+				s->lp->errmsg(s->ledger));
+}
+
 /* Ends a session that did not get as far as running the agent. */
 static int fail(Session *s, const char *reason, int status)
 {
@@ -740,6 +923,7 @@ int session_main(const char *profile, const ProfileOverrides *o, bool print_prof
 
 	/* 1. Plan: everything validated, unprivileged, before anything is
 	 *    created. */
+	t0_usec = now_usec();
 	r = profile_load(profile, o, &plan, &error);
 	if (r < 0) {
 		log_error("%s", error ? error : strerror(-r));
@@ -751,10 +935,28 @@ int session_main(const char *profile, const ProfileOverrides *o, bool print_prof
 			log_error_errno(r, "cannot print the profile: %m");
 			return EXIT_ERROR;
 		}
+		if (plan->allow) {
+			/* names are resolved now and pinned for the run */
+			_cleanup_free_ char *bad = NULL, *text = NULL;
+			EgressPlan ep = { 0 };
+			r = egress_plan_parse(plan->allow, &ep, &bad);
+			if (r < 0) {
+				log_error("[network] allow: '%s': %s", bad ? bad : "?", egress_plan_why(r));
+				return EXIT_ERROR;
+			}
+			r = egress_plan_format(&ep, &text);
+			egress_plan_done(&ep);
+			if (r < 0)
+				return EXIT_ERROR;
+			printf("\n; egress allowlist, resolved now and pinned for the run:\n");
+			for (char *l = strtok(text, "\n"); l; l = strtok(NULL, "\n"))
+				printf(";   %s\n", l);
+		}
 		return 0;
 	}
 	if (check_controls(plan) < 0)
 		return EXIT_ERROR;
+	STEP("plan");
 	if (dry_run) {
 		log_info("plan is valid; not running (--dry-run)");
 		return 0;
@@ -802,12 +1004,21 @@ int session_main(const char *profile, const ProfileOverrides *o, bool print_prof
 		c.seccomp_data = seccomp;
 	}
 
+	STEP("seccomp filter");
 	/* 3. Cgroup, under the admitted tenant. */
 	if (setup_cgroup(&s, s.tenant) < 0) {
 		fail(&s, "error", EXIT_ERROR);
 		goto finish;
 	}
 	c.cgroup_fd = s.cgroup ? cgroup_session_fd(s.cgroup) : -EBADF;
+
+	STEP("cgroup");
+	if (plan_landlock(&s) < 0) {
+		fail(&s, "error", EXIT_ERROR);
+		goto finish;
+	}
+	c.landlock_apply = landlock_hook;
+	c.landlock_data = &s.landlock;
 
 	c.plan = plan;
 	c.envp = envp;
@@ -827,11 +1038,19 @@ int session_main(const char *profile, const ProfileOverrides *o, bool print_prof
 		goto finish;
 	}
 
-	/* 2. Admit, while the child builds the box on the other core; the
-	 *    agent starts only on our word (departure from DESIGN.md's order:
-	 *    the box is built before admission, nothing of the agent runs
-	 *    before it). */
-	r = admit(&s, command);
+	/* 2. Admit (and 4, egress), while the child builds the box on the
+	 *    other core; the agent starts only on our word (departure from
+	 *    DESIGN.md's order: the box is built before admission, nothing of
+	 *    the agent runs before it). */
+	STEP("clone");
+
+	/* 4. Egress: attached to the session cgroup before the agent is born
+	 *    in it; only pid 1, our own code, runs there before GO. */
+	r = setup_egress(&s) < 0 ? EXIT_ERROR : 0;
+	STEP("egress");
+	if (r == 0)
+		r = admit(&s, command);
+	STEP("admitted");
 	if (r == 0)
 		r = box_go(&s.box) < 0 ? EXIT_ERROR : 0;
 	if (r > 0) {
@@ -853,6 +1072,9 @@ int session_main(const char *profile, const ProfileOverrides *o, bool print_prof
 	}
 	box_process_done(&s.box);
 
+	STEP("box ended");
+	egress_finish(&s);
+
 	/* What the cgroup saw, then nothing may remain: kill, wait, remove. */
 	if (s.cgroup) {
 		s.have_stats = cgroup_session_stats(s.cgroup, &s.stats) >= 0;
@@ -864,15 +1086,26 @@ int session_main(const char *profile, const ProfileOverrides *o, bool print_prof
 
 finish:
 	/* 10. Settle: post the actual cost, release the rest of the hold,
-	 *     record the session; then the result for machines. */
+	 *     record the session and the egress decisions; then the result
+	 *     for machines. */
+	egress_finish(&s);
 	if (s.cgroup)
 		(void) cgroup_session_destroy(TAKE_PTR(s.cgroup));
 	if (!s.end_usec)
 		s.end_usec = now_usec();
+	STEP("cgroup removed");
 	settle(&s);
+	audit_egress(&s);
+	STEP("settled");
 	if (s.ledger)
 		s.lp->close(TAKE_PTR(s.ledger));
+	r = 0;
 	if (json_status && write_json_status(&s, json_status) < 0)
-		return s.exit_status ? s.exit_status : EXIT_ERROR;
-	return s.exit_status;
+		r = s.exit_status ? s.exit_status : EXIT_ERROR;
+	egress_plan_done(&s.egress_plan);
+	strv_free(s.egress_lines);
+	strv_free(s.landlock.ro_paths);
+	strv_free(s.landlock.rw_paths);
+	json_decref(s.egress_first_denials);
+	return r ? r : s.exit_status;
 }

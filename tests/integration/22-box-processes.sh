@@ -78,7 +78,9 @@ cases() {
 	end=$(date +%s%N)
 	is "$rc" 124 "$w: --timeout ends the run with 124"
 	like "$(cat "$TESTDIR/t.json" 2>/dev/null)" '"reason": "timeout"' "$w: ... reason timeout in --json-status"
-	like "$(( (end - start) / 100000000 ))" '^(1[5-9]|2[0-9])$' "$w: ... after about 2 s"
+	# not a timing test (that is 42-teardown-host.sh): only that the kill
+	# came at the timeout, not when the agent would have ended by itself
+	like "$(( (end - start) / 100000000 ))" '^(1[5-9]|[2-5][0-9])$' "$w: ... at the timeout (2 s, under 6 s even on a loaded host)"
 	kdc_box --timeout 1s -- /bin/sh -c 'kill -STOP $$' 2>/dev/null
 	is $? 124 "$w: a stopped agent is still killed at the timeout"
 }
