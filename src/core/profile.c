@@ -658,37 +658,43 @@ static bool cidr_valid(const char *host, bool v6)
 	return true;
 }
 
-/* host:port, *.domain:port, a.b.c.d[/len]:port, [v6[/len]]:port; port
- * 1-65535 or *, host * for any. */
+static bool host_valid(const char *host)
+{
+	const char *h;
+
+	if (streq(host, "*") || cidr_valid(host, false))
+		return true;
+	h = startswith(host, "*.") ?: host;
+	return !strchr(h, '/') && hostname_valid(h, 253);
+}
+
+/* HOST[:PORT], *.domain[:PORT], a.b.c.d[/len][:PORT], [v6[/len]][:PORT] or a
+ * bare v6[/len] (no port without brackets), as the egress allowlist takes
+ * them (egress.h); PORT is 1-65535 or '*', and no port means any port. */
 static bool allow_valid(const char *s)
 {
 	_cleanup_free_ char *host = NULL;
-	const char *port;
+	const char *port = NULL;
 	uint64_t p;
 
 	if (s[0] == '[') {
 		const char *end = strchr(s, ']');
-		if (!end || end[1] != ':')
+		if (!end || (end[1] && end[1] != ':'))
 			return false;
 		host = strndup(s + 1, (size_t) (end - s - 1));
-		port = end + 2;
 		if (!host || !cidr_valid(host, true))
 			return false;
+		port = end[1] ? end + 2 : NULL;
+	} else if (strchr(s, ':') && strchr(s, ':') != strrchr(s, ':')) {
+		return cidr_valid(s, true); /* bare IPv6: no port */
 	} else {
-		const char *colon = strrchr(s, ':');
-		if (!colon)
+		const char *colon = strchr(s, ':');
+		host = colon ? strndup(s, (size_t) (colon - s)) : strdup(s);
+		if (!host || !host_valid(host))
 			return false;
-		host = strndup(s, (size_t) (colon - s));
-		port = colon + 1;
-		if (!host || strchr(host, ':'))
-			return false;
-		if (!streq(host, "*") && !cidr_valid(host, false)) {
-			const char *h = startswith(host, "*.") ?: host;
-			if (strchr(h, '/') || !hostname_valid(h, 253))
-				return false;
-		}
+		port = colon ? colon + 1 : NULL;
 	}
-	if (streq(port, "*"))
+	if (!port || streq(port, "*"))
 		return true;
 	return units_parse_uint64(port, &p) == 0 && p >= 1 && p <= 65535;
 }
@@ -699,7 +705,7 @@ static int add_allow(Loader *l, const Where *w, const char *word, size_t arg)
 
 	if (!allow_valid(word))
 		return bad_value(l, w, word, "destination",
-				 "expected host:port, *.domain:port, cidr:port or [ipv6]:port");
+				 "expected HOST[:PORT], *.domain[:PORT], CIDR[:PORT] or [IPv6][:PORT]");
 	if (olist_put(&p->allow, &p->allow_origins, word, 0, w->origin) < 0)
 		return oom(l);
 	return 0;

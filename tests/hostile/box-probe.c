@@ -236,6 +236,17 @@ int main(int argc, char *argv[])
 		return do_connect(AF_INET6, SOCK_STREAM, a1, a2);
 	if (streq_(cmd, "udp4") && a1 && a2)
 		return do_connect(AF_INET, SOCK_DGRAM, a1, a2);
+	if (streq_(cmd, "bind4") && a1 && a2) {
+		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t) atoi(a2)) };
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return report(-1);
+		if (inet_pton(AF_INET, a1, &a.sin_addr) != 1)
+			return 2;
+		return report(bind(fd, (struct sockaddr *) &a, sizeof(a)));
+	}
+	if (streq_(cmd, "raw4"))
+		return report(socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP));
 	if (streq_(cmd, "abstract") && a1)
 		return do_unix(a1, true);
 	if (streq_(cmd, "unix") && a1)

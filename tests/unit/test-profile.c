@@ -559,24 +559,24 @@ START_TEST(value_errors)
 	    {"[env]\nset = =x\n", "invalid value '=x' for 'set' in [env]: expected NAME=value"},
 	    {"[network]\nmode = open\n",
 	     "invalid value 'open' for 'mode' in [network]: expected none, proxy or filtered"},
-	    {"[network]\nallow = example.com\n", "invalid value 'example.com' for 'allow' in [network]: expected "
-						 "host:port, *.domain:port, cidr:port or [ipv6]:port"},
+	    {"[network]\nallow = example.com:\n", "invalid value 'example.com:' for 'allow' in [network]: expected "
+						 "HOST[:PORT], *.domain[:PORT], CIDR[:PORT] or [IPv6][:PORT]"},
 	    {"[network]\nallow = example.com:0\n", "invalid value 'example.com:0' for 'allow' in [network]: expected "
-						   "host:port, *.domain:port, cidr:port or [ipv6]:port"},
+						   "HOST[:PORT], *.domain[:PORT], CIDR[:PORT] or [IPv6][:PORT]"},
 	    {"[network]\nallow = example.com:65536\n", "invalid value 'example.com:65536' for 'allow' in [network]: "
-						       "expected host:port, *.domain:port, cidr:port or [ipv6]:port"},
+						       "expected HOST[:PORT], *.domain[:PORT], CIDR[:PORT] or [IPv6][:PORT]"},
 	    {"[network]\nallow = bad_host.com:443\n", "invalid value 'bad_host.com:443' for 'allow' in [network]: "
-						      "expected host:port, *.domain:port, cidr:port or [ipv6]:port"},
-	    {"[network]\nallow = fd00::1:443\n", "invalid value 'fd00::1:443' for 'allow' in [network]: expected "
-						 "host:port, *.domain:port, cidr:port or [ipv6]:port"},
+						      "expected HOST[:PORT], *.domain[:PORT], CIDR[:PORT] or [IPv6][:PORT]"},
+	    {"[network]\nallow = fd00::1::443\n", "invalid value 'fd00::1::443' for 'allow' in [network]: expected "
+						 "HOST[:PORT], *.domain[:PORT], CIDR[:PORT] or [IPv6][:PORT]"},
 	    {"[network]\nallow = 198.51.100.7/24:443\n",
-	     "invalid value '198.51.100.7/24:443' for 'allow' in [network]: expected host:port, *.domain:port, "
-	     "cidr:port or [ipv6]:port"},
+	     "invalid value '198.51.100.7/24:443' for 'allow' in [network]: expected HOST[:PORT], *.domain[:PORT], "
+	     "CIDR[:PORT] or [IPv6][:PORT]"},
 	    {"[network]\nallow = 198.51.100.0/33:443\n",
-	     "invalid value '198.51.100.0/33:443' for 'allow' in [network]: expected host:port, *.domain:port, "
-	     "cidr:port or [ipv6]:port"},
+	     "invalid value '198.51.100.0/33:443' for 'allow' in [network]: expected HOST[:PORT], *.domain[:PORT], "
+	     "CIDR[:PORT] or [IPv6][:PORT]"},
 	    {"[network]\nallow = [fd00::/129]:443\n", "invalid value '[fd00::/129]:443' for 'allow' in [network]: "
-						      "expected host:port, *.domain:port, cidr:port or [ipv6]:port"},
+						      "expected HOST[:PORT], *.domain[:PORT], CIDR[:PORT] or [IPv6][:PORT]"},
 	    {"[seccomp]\ndeny = open,close\n", "invalid value 'open,close' for 'deny' in [seccomp]: expected syscall "
 					       "names such as ptrace, separated by blanks"},
 	    {"[seccomp]\non_violation = log\n",
@@ -1021,7 +1021,7 @@ START_TEST(override_errors)
 	static char *bad_ro[] = {"/no/such/path", NULL}, *bad_rel[] = {"no-such-rel", NULL},
 		    *bad_dst[] = {"/usr:relative", NULL}, *bad_rw[] = {"/usr:/proc", NULL},
 		    *bad_tmpfs[] = {"/x:huge", NULL}, *bad_env[] = {"1X=2", NULL}, *bad_keep[] = {"A B", NULL},
-		    *bad_allow[] = {"nope", NULL};
+		    *bad_allow[] = {"nope:0", NULL};
 	static const struct {
 		ProfileOverrides o;
 		int r;
@@ -1069,7 +1069,7 @@ START_TEST(override_errors)
 	    {{.env = bad_keep}, -EINVAL, "--env: invalid variable name 'A B': expected a variable name such as LANG"},
 	    {{.allow = bad_allow},
 	     -EINVAL,
-	     "--allow: invalid destination 'nope': expected host:port, *.domain:port, cidr:port or [ipv6]:port"},
+	     "--allow: invalid destination 'nope:0': expected HOST[:PORT], *.domain[:PORT], CIDR[:PORT] or [IPv6][:PORT]"},
 	};
 
 	put_profile("t", "");

@@ -1,0 +1,74 @@
+#!/bin/bash
+# kdc-run's admission and settlement (DESIGN.md steps 2 and 10): a tenant is
+# created on first use, every session is recorded and settled with its
+# audit rows; a budget that cannot cover the run's worst case denies it
+# with one line and exit 123 before any of the agent runs; a ledger that
+# cannot answer denies too (fail closed).
+. "$top_srcdir/tests/lib/libtest.sh"
+require_root
+
+mkdir -p "$TESTDIR/p"
+# 1 USD per cpu-second: a 10 s run on 1 core may cost 10 USD at most.
+cat >"$TESTDIR/p/priced.ini" <<EOI
+[profile]
+version = 1
+include = default
+[limits]
+cpu = 1
+wall = 10s
+[budget]
+unit = USD
+cpu = 1USD
+EOI
+chmod -R a+rX "$TESTDIR/p"
+
+cases() {
+	local w=$WHO out rc work db
+	work=$(make_workdir)
+	if [ "$w" = nobody ]; then db="$TESTDIR/nobody-state/kdc/kdc.db"; else db=$KDC_DB; fi
+	L() { ${AS:-} "$KDC_LEDGER" --db "$db" "$@"; }
+
+	# First use creates the tenant, records and settles the session.
+	out=$(${AS:-} "$KDC_RUN" --profile default --workdir "$work" --tenant "t-$w" \
+		--json-status "$work/s1.json" -- /bin/true 2>&1)
+	is "$?" 0 "$w: a run of a new tenant is admitted"
+	like "$out" "created tenant 't-$w' in the ledger" "$w: ... and the tenant is created, said once"
+	id=$(sed -n 's/.*"session": "\([0-9a-f]*\)".*/\1/p' "$work/s1.json")
+	like "$(L sessions --tenant "t-$w")" "$id .*exited +0" "$w: the session is recorded, with its end"
+	like "$(L audit --session "$id")" "admit" "$w: the admission is audited"
+	like "$(L audit --session "$id")" "settle" "$w: the settlement is audited"
+	ok "$w: the audit chain verifies" L verify
+
+	# A budget smaller than the worst case denies before the agent runs.
+	L budget set "t-$w" --limit 5USD --period month >/dev/null
+	out=$(${AS:-} "$KDC_RUN" --profile "$TESTDIR/p/priced.ini" --workdir "$work" --tenant "t-$w" \
+		--json-status "$work/s2.json" -- /bin/sh -c 'touch /work/ran' 2>&1)
+	rc=$?
+	is "$rc" 123 "$w: a run the budget cannot cover is denied with 123"
+	like "$out" "^kdc-run: denied: budget 't-$w'" "$w: ... with one line naming the budget"
+	like "$out" "5.00" "$w: ... and its cap"
+	[ ! -e "$work/ran" ]
+	is "$?" 0 "$w: ... and none of the agent ran"
+	like "$(cat "$work/s2.json")" '"reason": "denied"' "$w: --json-status says denied"
+	like "$(L audit --tenant "t-$w" --decision deny)" "admit" "$w: the denial is audited"
+
+	# With room for the hold, the run is admitted and its cost posted.
+	L budget set "t-$w" --limit 50USD --period month >/dev/null
+	${AS:-} "$KDC_RUN" --profile "$TESTDIR/p/priced.ini" --quiet --workdir "$work" --tenant "t-$w" \
+		--json-status "$work/s3.json" -- /bin/sh -c 'i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done'
+	is "$?" 0 "$w: a run the budget covers is admitted"
+	like "$(cat "$work/s3.json")" '"cost": "0\.[0-9]+USD"' "$w: its cost is measured (cpu-seconds x price)"
+	out=$(L budget show "t-$w" --format csv)
+	unlike "$out" ',10\.00' "$w: the hold was released after settlement (nothing left held)"
+	ok "$w: the audit chain still verifies" L verify
+}
+for_each_user cases
+
+# A ledger that cannot answer denies (fail closed): a database path in a
+# directory nobody may create.
+out=$(as_nobody env KDC_DB=/proc/kdc-no/kdc.db "$KDC_RUN" --profile default --workdir "$TESTDIR/nobody-home" \
+	-- /bin/true 2>&1)
+is "$?" 123 "a ledger that cannot be opened denies the run (123)"
+like "$out" "kdc-run: denied: the ledger at /proc/kdc-no/kdc.db cannot answer" "... naming the ledger"
+
+done_testing
