@@ -58,4 +58,22 @@ else
 fi
 like "$(run --profile default --quiet -- /bin/true)" "^0\|$" "the default profile degrades what the host lacks and runs"
 
+# doctor: the checks, for this caller, and a verdict per profile.
+out=$(run doctor)
+like "$out" "^0\|kdc-run doctor \(uid $(id -u)\)" "doctor exits 0 where the box can be built"
+for c in userns cgroup bpf landlock seccomp; do
+	like "$out" "  $c +(ok|no) " "doctor reports $c"
+done
+like "$out" "  default +runs" "doctor: the default profile runs here"
+json=$("$KDC_RUN" doctor --json)
+is "$(printf '%s' "$json" | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); print(len(d["checks"]), sorted(p["profile"] for p in d["profiles"])[:4])')" \
+	"5 ['ci', 'default', 'python', 'strict']" "doctor --json: five checks and the shipped profiles"
+if [ "$(id -u)" = 0 ]; then
+	mkdir -p "$TESTDIR/nobody-home"
+	out=$(as_nobody "$KDC_RUN" doctor 2>&1)
+	like "$out" "bpf +no .*CAP_BPF" "doctor as nobody: no BPF, naming the privilege and the fix"
+	like "$out" "  default +runs degrading cgroup" "doctor as nobody: default runs degrading the cgroup"
+fi
+like "$(run doctor --bogus)" "^125\|kdc-run: doctor: unknown option '--bogus'" "doctor: a bad option is refused"
+
 done_testing
