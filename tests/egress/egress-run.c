@@ -281,14 +281,19 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
-	r = egress_probe(&why);
-	if (r < 0) {
-		fprintf(stderr, "egress-run: cannot use the eBPF egress programs: %s\n", why);
-		return 1;
-	}
 	if (arg_probe) {
+		r = egress_probe(&why);
+		if (r < 0) {
+			fprintf(stderr, "egress-run: cannot use the eBPF egress programs: %s\n", why);
+			return 1;
+		}
 		printf("ok\n");
 		return 0;
+	}
+	if (!egress_supported()) {
+		(void) egress_probe(&why);
+		fprintf(stderr, "egress-run: cannot use the eBPF egress programs: %s\n", why);
+		return 1;
 	}
 
 	events_out = stderr;
@@ -315,7 +320,13 @@ int main(int argc, char **argv)
 		return 1;
 	parent_fd = open(parent, O_DIRECTORY | O_PATH | O_CLOEXEC);
 	if (parent_fd < 0 || mkdirat(parent_fd, name, 0755) < 0) {
-		fprintf(stderr, "egress-run: cannot create cgroup '%s/%s': %m\n", parent, name);
+		int saved = errno;
+		/* An unprivileged caller: the BPF refusal is the one with the fix. */
+		if (egress_probe(&why) < 0) {
+			fprintf(stderr, "egress-run: cannot use the eBPF egress programs: %s\n", why);
+			return 1;
+		}
+		fprintf(stderr, "egress-run: cannot create cgroup '%s/%s': %s\n", parent, name, strerror(saved));
 		return 1;
 	}
 	cgroup_fd = openat(parent_fd, name, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
@@ -327,9 +338,13 @@ int main(int argc, char **argv)
 
 	r = egress_attach(&plan, cgroup_fd, arg_deny_all ? EGRESS_DENY_ALL : 0, &e);
 	if (r < 0) {
-		fprintf(stderr, "egress-run: cannot attach the egress programs to '%s/%s': %s\n", parent, name,
-			strerror(-r));
 		(void) unlinkat(parent_fd, name, AT_REMOVEDIR);
+		/* The probe (a second load) only to explain a failure. */
+		if (egress_probe(&why) < 0)
+			fprintf(stderr, "egress-run: cannot use the eBPF egress programs: %s\n", why);
+		else
+			fprintf(stderr, "egress-run: cannot attach the egress programs to '%s/%s': %s\n", parent,
+				name, strerror(-r));
 		return 1;
 	}
 
