@@ -39,7 +39,7 @@ static int cmp(const void *a, const void *b)
 int main(int argc, char **argv)
 {
 	struct sockaddr_storage ss = {};
-	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	struct linger lg = {.l_onoff = 1, .l_linger = 0};
 	socklen_t len;
 	uint64_t *t;
 	long n = 20000;

@@ -25,13 +25,13 @@ enum {
 
 /* Why. */
 enum {
-	EGRESS_REASON_RULE = 1,  /* allowed: an allowlist entry matched */
-	EGRESS_REASON_NO_RULE,   /* denied: no allowlist entry matched */
-	EGRESS_REASON_LOOPBACK,  /* denied: loopback, not named explicitly */
-	EGRESS_REASON_METADATA,  /* denied: cloud metadata address, not named explicitly */
-	EGRESS_REASON_BIND,      /* denied: bind() is refused in filtered mode */
-	EGRESS_REASON_RAW,       /* denied: packet of a raw socket */
-	EGRESS_REASON_DENY_ALL,  /* denied: second wall (none/proxy), not the box's loopback */
+	EGRESS_REASON_RULE = 1,	 /* allowed: an allowlist entry matched */
+	EGRESS_REASON_NO_RULE,	 /* denied: no allowlist entry matched */
+	EGRESS_REASON_LOOPBACK,	 /* denied: loopback, not named explicitly */
+	EGRESS_REASON_METADATA,	 /* denied: cloud metadata address, not named explicitly */
+	EGRESS_REASON_BIND,	 /* denied: bind() is refused in filtered mode */
+	EGRESS_REASON_RAW,	 /* denied: packet of a raw socket */
+	EGRESS_REASON_DENY_ALL,	 /* denied: second wall (none/proxy), not the box's loopback */
 	EGRESS_REASON_OWN_NETNS, /* allowed: second wall, the box's own loopback or bind */
 	_EGRESS_REASON_MAX,
 };

@@ -93,8 +93,7 @@ static __always_inline int special(const struct dest *d)
 	if (d->v4)
 		return special4(d->addr[0]);
 	/* ::1 and :: */
-	if (d->addr[0] == 0 && d->addr[1] == 0 && d->addr[2] == 0 &&
-	    (d->addr[3] == 0 || d->addr[3] == bpf_htonl(1)))
+	if (d->addr[0] == 0 && d->addr[1] == 0 && d->addr[2] == 0 && (d->addr[3] == 0 || d->addr[3] == bpf_htonl(1)))
 		return SPECIAL_LOOPBACK;
 	/* fd00:ec2::254 */
 	if (d->addr[0] == bpf_htonl(0xfd000ec2) && d->addr[1] == 0 && d->addr[2] == 0 && d->addr[3] == bpf_htonl(0x254))
@@ -123,9 +122,9 @@ static __always_inline void dest_set6(struct dest *d, __u32 a0, __u32 a1, __u32 
 static __always_inline const struct egress_value *lookup(const struct dest *d, __u32 port_net)
 {
 	struct egress_key k = {
-		.prefixlen = EGRESS_KEY_BITS,
-		.port = port_net,
-		.family = bpf_htonl(d->v4 ? 4 : 6),
+	    .prefixlen = EGRESS_KEY_BITS,
+	    .port = port_net,
+	    .family = bpf_htonl(d->v4 ? 4 : 6),
 	};
 	k.addr[0] = d->addr[0];
 	k.addr[1] = d->addr[1];
@@ -170,9 +169,9 @@ static __always_inline int decide(const struct dest *d, int sp, __u8 *reason)
 		*reason = EGRESS_REASON_RULE;
 		return 1;
 	}
-	*reason = sp == SPECIAL_LOOPBACK ? EGRESS_REASON_LOOPBACK
-		: sp == SPECIAL_METADATA ? EGRESS_REASON_METADATA
-					 : EGRESS_REASON_NO_RULE;
+	*reason = sp == SPECIAL_LOOPBACK   ? EGRESS_REASON_LOOPBACK
+		  : sp == SPECIAL_METADATA ? EGRESS_REASON_METADATA
+					   : EGRESS_REASON_NO_RULE;
 	return 0;
 }
 

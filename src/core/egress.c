@@ -31,9 +31,9 @@
 
 /* ---- addresses ---------------------------------------------------------- */
 
-static const uint8_t v4_mapped_prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-static const uint8_t nat64_prefix[12] = { 0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0 };
-static const uint8_t ec2_metadata6[16] = { 0xfd, 0x00, 0x0e, 0xc2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02, 0x54 };
+static const uint8_t v4_mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+static const uint8_t nat64_prefix[12] = {0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
+static const uint8_t ec2_metadata6[16] = {0xfd, 0x00, 0x0e, 0xc2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02, 0x54};
 
 static void mask_addr(uint8_t *a, unsigned bytes, unsigned prefixlen)
 {
@@ -47,7 +47,7 @@ static void mask_addr(uint8_t *a, unsigned bytes, unsigned prefixlen)
 /* What an IPv4 range (a, prefixlen) lies inside, as EGRESS_OPENS_* bits. */
 static unsigned special4(const uint8_t a[4], unsigned prefixlen)
 {
-	static const uint8_t metadata[][4] = { { 169, 254, 169, 254 }, { 100, 100, 100, 200 } };
+	static const uint8_t metadata[][4] = {{169, 254, 169, 254}, {100, 100, 100, 200}};
 
 	if (prefixlen >= 8 && (a[0] == 127 || a[0] == 0))
 		return EGRESS_OPENS_LOOPBACK;
@@ -79,7 +79,7 @@ static unsigned rule_special(const EgressRule *r)
 
 static int resolve_getaddrinfo(const char *host, EgressAddress **ret, size_t *ret_n)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
 	struct addrinfo *res = NULL;
 	_cleanup_free_ EgressAddress *list = NULL;
 	size_t n = 0;
@@ -118,7 +118,7 @@ static int resolve_getaddrinfo(const char *host, EgressAddress **ret, size_t *re
 			return -ENOMEM;
 		}
 		list = l;
-		list[n] = (EgressAddress) { .family = ai->ai_family };
+		list[n] = (EgressAddress){.family = ai->ai_family};
 		if (ai->ai_family == AF_INET)
 			memcpy(list[n].addr, &((struct sockaddr_in *) ai->ai_addr)->sin_addr, 4);
 		else
@@ -213,7 +213,7 @@ static int parse_cidr(const char *s, size_t len, int family, EgressRule *ret)
 	char buf[INET6_ADDRSTRLEN + 8];
 	const char *slash;
 	unsigned max = family == AF_INET ? 32 : 128, prefixlen = max;
-	EgressRule r = { .family = family };
+	EgressRule r = {.family = family};
 	int k;
 
 	if (len == 0 || len >= sizeof(buf))
@@ -403,10 +403,10 @@ static int parse_entry(EgressPlan *p, const char *entry)
 			return r;
 		for (size_t i = 0; i < n; i++) {
 			if (addrs[i].family == AF_INET6 && memcmp(addrs[i].addr, v4_mapped_prefix, 12) == 0) {
-				rule = (EgressRule) { .family = AF_INET, .prefixlen = 32 };
+				rule = (EgressRule){.family = AF_INET, .prefixlen = 32};
 				memcpy(rule.addr, addrs[i].addr + 12, 4);
 			} else if (addrs[i].family == AF_INET || addrs[i].family == AF_INET6) {
-				rule = (EgressRule) { .family = addrs[i].family };
+				rule = (EgressRule){.family = addrs[i].family};
 				rule.prefixlen = addrs[i].family == AF_INET ? 32 : 128;
 				memcpy(rule.addr, addrs[i].addr, addrs[i].family == AF_INET ? 4 : 16);
 			} else
@@ -431,7 +431,7 @@ void egress_plan_done(EgressPlan *p)
 	for (size_t i = 0; i < p->n_rules; i++)
 		free(p->rules[i].source);
 	free(p->rules);
-	*p = (EgressPlan) {};
+	*p = (EgressPlan){};
 }
 
 int egress_plan_parse(char *const *allow, EgressPlan *ret, char **ret_bad_entry)
@@ -452,7 +452,7 @@ int egress_plan_parse(char *const *allow, EgressPlan *ret, char **ret_bad_entry)
 		}
 	}
 	*ret = p;
-	p = (EgressPlan) {};
+	p = (EgressPlan){};
 	return 0;
 }
 
@@ -570,17 +570,16 @@ struct Egress {
 };
 
 static const char *const hook_names[_EGRESS_HOOK_MAX] = {
-	[EGRESS_HOOK_CONNECT4] = "connect4", [EGRESS_HOOK_CONNECT6] = "connect6",
-	[EGRESS_HOOK_SENDMSG4] = "sendmsg4", [EGRESS_HOOK_SENDMSG6] = "sendmsg6",
-	[EGRESS_HOOK_BIND4] = "bind4",       [EGRESS_HOOK_BIND6] = "bind6",
-	[EGRESS_HOOK_SKB] = "skb",
+    [EGRESS_HOOK_CONNECT4] = "connect4", [EGRESS_HOOK_CONNECT6] = "connect6", [EGRESS_HOOK_SENDMSG4] = "sendmsg4",
+    [EGRESS_HOOK_SENDMSG6] = "sendmsg6", [EGRESS_HOOK_BIND4] = "bind4",	      [EGRESS_HOOK_BIND6] = "bind6",
+    [EGRESS_HOOK_SKB] = "skb",
 };
 
 static const char *const reason_names[_EGRESS_REASON_MAX] = {
-	[EGRESS_REASON_RULE] = "rule",         [EGRESS_REASON_NO_RULE] = "no-rule",
-	[EGRESS_REASON_LOOPBACK] = "loopback", [EGRESS_REASON_METADATA] = "metadata",
-	[EGRESS_REASON_BIND] = "bind",         [EGRESS_REASON_RAW] = "raw",
-	[EGRESS_REASON_DENY_ALL] = "deny-all", [EGRESS_REASON_OWN_NETNS] = "own-netns",
+    [EGRESS_REASON_RULE] = "rule",	   [EGRESS_REASON_NO_RULE] = "no-rule",
+    [EGRESS_REASON_LOOPBACK] = "loopback", [EGRESS_REASON_METADATA] = "metadata",
+    [EGRESS_REASON_BIND] = "bind",	   [EGRESS_REASON_RAW] = "raw",
+    [EGRESS_REASON_DENY_ALL] = "deny-all", [EGRESS_REASON_OWN_NETNS] = "own-netns",
 };
 
 /* libbpf's messages: library code never logs, but the last warning is kept
@@ -675,9 +674,9 @@ int egress_probe(char **ret_why)
 
 static void rule_key(const EgressRule *rule, struct egress_key *k)
 {
-	*k = (struct egress_key) {
-		.port = htonl(rule->port),
-		.family = htonl(rule->family == AF_INET ? 4 : 6),
+	*k = (struct egress_key){
+	    .port = htonl(rule->port),
+	    .family = htonl(rule->family == AF_INET ? 4 : 6),
 	};
 	memcpy(k->addr, rule->addr, rule->family == AF_INET ? 4 : 16);
 	k->prefixlen = EGRESS_KEY_HEADER_BITS + rule->prefixlen;
@@ -691,15 +690,14 @@ static int handle_event(void *ctx, void *data, size_t size)
 
 	if (size < sizeof(*raw))
 		return 0;
-	ev = (EgressEvent) {
-		.allowed = raw->allowed,
-		.family = raw->family,
-		.port = raw->port,
-		.proto = raw->proto,
-		.hook = raw->hook < _EGRESS_HOOK_MAX && hook_names[raw->hook] ? hook_names[raw->hook] : "?",
-		.reason = raw->reason < _EGRESS_REASON_MAX && reason_names[raw->reason] ? reason_names[raw->reason]
-											 : "?",
-		.pid = raw->pid,
+	ev = (EgressEvent){
+	    .allowed = raw->allowed,
+	    .family = raw->family,
+	    .port = raw->port,
+	    .proto = raw->proto,
+	    .hook = raw->hook < _EGRESS_HOOK_MAX && hook_names[raw->hook] ? hook_names[raw->hook] : "?",
+	    .reason = raw->reason < _EGRESS_REASON_MAX && reason_names[raw->reason] ? reason_names[raw->reason] : "?",
+	    .pid = raw->pid,
 	};
 	memcpy(ev.addr, raw->addr, 16);
 	e->n_consumed++;
@@ -742,7 +740,7 @@ int egress_attach(const EgressPlan *p, int cgroup_fd, unsigned flags, Egress **r
 	map_fd = bpf_map__fd(e->skel->maps.allow);
 	for (size_t i = 0; i < p->n_rules; i++) {
 		struct egress_key k;
-		struct egress_value v = { .rule = (uint32_t) i };
+		struct egress_value v = {.rule = (uint32_t) i};
 
 		if (p->rules[i].flags & EGRESS_OPENS_LOOPBACK)
 			v.flags |= EGRESS_RULE_LOOPBACK;

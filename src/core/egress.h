@@ -39,12 +39,12 @@
 #define EGRESS_OPENS_METADATA (1u << 1)
 
 typedef struct EgressRule {
-	int family;        /* AF_INET or AF_INET6 */
+	int family;	   /* AF_INET or AF_INET6 */
 	uint8_t addr[16];  /* network order; IPv4 in the first 4 bytes; host bits cleared */
 	uint8_t prefixlen; /* 0-32 or 0-128 */
-	uint16_t port;     /* host order; 0 = any */
-	unsigned flags;    /* EGRESS_OPENS_* */
-	char *source;      /* the entry as written */
+	uint16_t port;	   /* host order; 0 = any */
+	unsigned flags;	   /* EGRESS_OPENS_* */
+	char *source;	   /* the entry as written */
 } EgressRule;
 
 typedef struct EgressPlan {
@@ -116,13 +116,13 @@ int egress_event_fd(Egress *e);
 
 typedef struct EgressEvent {
 	bool allowed;
-	int family;       /* AF_INET / AF_INET6 as the hook saw it (v4-mapped stays AF_INET6) */
-	uint8_t addr[16]; /* network order; IPv4 in the first 4 bytes */
-	uint16_t port;    /* host order; 0 when unknown */
-	int proto;        /* IPPROTO_TCP, IPPROTO_UDP, ... */
-	const char *hook; /* "connect4", "connect6", "sendmsg4", "sendmsg6", "bind4", "bind6", "skb" */
+	int family;	    /* AF_INET / AF_INET6 as the hook saw it (v4-mapped stays AF_INET6) */
+	uint8_t addr[16];   /* network order; IPv4 in the first 4 bytes */
+	uint16_t port;	    /* host order; 0 when unknown */
+	int proto;	    /* IPPROTO_TCP, IPPROTO_UDP, ... */
+	const char *hook;   /* "connect4", "connect6", "sendmsg4", "sendmsg6", "bind4", "bind6", "skb" */
 	const char *reason; /* "rule", "no-rule", "loopback", "metadata", "bind", "raw", "deny-all", "own-netns" */
-	uint32_t pid;     /* initial pid namespace; 0 for packet-level decisions */
+	uint32_t pid;	    /* initial pid namespace; 0 for packet-level decisions */
 } EgressEvent;
 
 /* Calls cb for every waiting event, without blocking; returns how many. */

@@ -47,14 +47,14 @@
 #define LL_FS_MAKE_FIFO (1ULL << 10)
 #define LL_FS_MAKE_BLOCK (1ULL << 11)
 #define LL_FS_MAKE_SYM (1ULL << 12)
-#define LL_FS_REFER (1ULL << 13)    /* ABI 2 */
-#define LL_FS_TRUNCATE (1ULL << 14) /* ABI 3 */
+#define LL_FS_REFER (1ULL << 13)     /* ABI 2 */
+#define LL_FS_TRUNCATE (1ULL << 14)  /* ABI 3 */
 #define LL_FS_IOCTL_DEV (1ULL << 15) /* ABI 5 */
 
 #define LL_NET_BIND_TCP (1ULL << 0) /* ABI 4 */
 
 #define LL_SCOPE_ABSTRACT_UNIX_SOCKET (1ULL << 0) /* ABI 6 */
-#define LL_SCOPE_SIGNAL (1ULL << 1)               /* ABI 6 */
+#define LL_SCOPE_SIGNAL (1ULL << 1)		  /* ABI 6 */
 
 /* Rights that make sense on a non-directory. */
 #define LL_FS_FILE_RIGHTS (LL_FS_EXECUTE | LL_FS_WRITE_FILE | LL_FS_READ_FILE | LL_FS_TRUNCATE | LL_FS_IOCTL_DEV)
@@ -63,7 +63,7 @@
 struct ll_ruleset_attr {
 	uint64_t handled_access_fs;
 	uint64_t handled_access_net; /* ABI 4 */
-	uint64_t scoped;             /* ABI 6 */
+	uint64_t scoped;	     /* ABI 6 */
 };
 
 struct ll_path_beneath_attr {
@@ -178,7 +178,7 @@ static int add_path(int ruleset_fd, const char *path, unsigned long long access)
 		return negative_errno();
 	if (!S_ISDIR(st.st_mode))
 		access &= LL_FS_FILE_RIGHTS;
-	attr = (struct ll_path_beneath_attr) { .allowed_access = access, .parent_fd = fd };
+	attr = (struct ll_path_beneath_attr){.allowed_access = access, .parent_fd = fd};
 	if (ll_add_rule(ruleset_fd, LL_RULE_PATH_BENEATH, &attr, 0) < 0)
 		return negative_errno();
 	return 0;

@@ -20,13 +20,13 @@
 #include <stdbool.h>
 
 typedef struct LandlockPlan {
-	char **ro_paths;          /* read and execute beneath; paths as seen after pivot_root */
-	char **rw_paths;          /* everything beneath except creating device nodes */
-	bool fs;                  /* restrict the filesystem to ro_paths + rw_paths */
+	char **ro_paths;	  /* read and execute beneath; paths as seen after pivot_root */
+	char **rw_paths;	  /* everything beneath except creating device nodes */
+	bool fs;		  /* restrict the filesystem to ro_paths + rw_paths */
 	bool scope_abstract_unix; /* ABI 6: no connecting to abstract sockets outside the box */
-	bool scope_signal;        /* ABI 6: no signals to processes outside the box */
-	bool deny_tcp_bind;       /* ABI 4: no TCP bind at all (filtered mode) */
-	bool degrade;             /* accept losing the scopes / deny_tcp_bind on older kernels */
+	bool scope_signal;	  /* ABI 6: no signals to processes outside the box */
+	bool deny_tcp_bind;	  /* ABI 4: no TCP bind at all (filtered mode) */
+	bool degrade;		  /* accept losing the scopes / deny_tcp_bind on older kernels */
 } LandlockPlan;
 
 #define LANDLOCK_ENFORCED_FS (1 << 0)

@@ -63,14 +63,10 @@ static void help(void)
 static int parse_argv(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{ "allow", required_argument, NULL, 'a' },
-		{ "deny-all", no_argument, NULL, 'D' },
-		{ "events", required_argument, NULL, 'e' },
-		{ "drop-net-raw", no_argument, NULL, 'R' },
-		{ "print-plan", no_argument, NULL, 'P' },
-		{ "probe", no_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
+	    {"allow", required_argument, NULL, 'a'},  {"deny-all", no_argument, NULL, 'D'},
+	    {"events", required_argument, NULL, 'e'}, {"drop-net-raw", no_argument, NULL, 'R'},
+	    {"print-plan", no_argument, NULL, 'P'},   {"probe", no_argument, NULL, 'p'},
+	    {"help", no_argument, NULL, 'h'},	      {},
 	};
 	int c;
 
@@ -166,7 +162,8 @@ static int drop_net_raw(void)
 	c = cap_get_proc();
 	if (!c)
 		return negative_errno();
-	if (cap_set_flag(c, CAP_EFFECTIVE, 1, &v, CAP_CLEAR) < 0 || cap_set_flag(c, CAP_PERMITTED, 1, &v, CAP_CLEAR) < 0 ||
+	if (cap_set_flag(c, CAP_EFFECTIVE, 1, &v, CAP_CLEAR) < 0 ||
+	    cap_set_flag(c, CAP_PERMITTED, 1, &v, CAP_CLEAR) < 0 ||
 	    cap_set_flag(c, CAP_INHERITABLE, 1, &v, CAP_CLEAR) < 0 || cap_set_proc(c) < 0)
 		r = negative_errno();
 	cap_free(c);
@@ -188,9 +185,9 @@ static _noreturn_ void child_exec(char **argv)
 static int spawn(int cgroup_fd, char **argv, int *ret_pidfd)
 {
 	struct clone_args args = {
-		.flags = CLONE_INTO_CGROUP | CLONE_PIDFD,
-		.exit_signal = SIGCHLD,
-		.cgroup = (uint64_t) cgroup_fd,
+	    .flags = CLONE_INTO_CGROUP | CLONE_PIDFD,
+	    .exit_signal = SIGCHLD,
+	    .cgroup = (uint64_t) cgroup_fd,
 	};
 	int pidfd = -1;
 	pid_t pid;
@@ -208,7 +205,7 @@ static int spawn(int cgroup_fd, char **argv, int *ret_pidfd)
 
 	/* Older kernels: fork, move the child, then let it exec. */
 	{
-		_cleanup_close_pair_ int go[2] = { -EBADF, -EBADF };
+		_cleanup_close_pair_ int go[2] = {-EBADF, -EBADF};
 		char pidbuf[32], c;
 
 		if (pipe2(go, O_CLOEXEC) < 0)
@@ -244,7 +241,7 @@ static void cgroup_remove(int parent_fd, const char *name, int cgroup_fd)
 	for (int i = 0; i < 200; i++) {
 		if (unlinkat(parent_fd, name, AT_REMOVEDIR) >= 0 || errno != EBUSY)
 			return;
-		(void) nanosleep(&(struct timespec) { .tv_nsec = 10 * 1000 * 1000 }, NULL);
+		(void) nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
 	}
 	fprintf(stderr, "egress-run: cannot remove cgroup '%s', ignoring: %m\n", name);
 }
@@ -281,14 +278,19 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
-	r = egress_probe(&why);
-	if (r < 0) {
-		fprintf(stderr, "egress-run: cannot use the eBPF egress programs: %s\n", why);
-		return 1;
-	}
 	if (arg_probe) {
+		r = egress_probe(&why);
+		if (r < 0) {
+			fprintf(stderr, "egress-run: cannot use the eBPF egress programs: %s\n", why);
+			return 1;
+		}
 		printf("ok\n");
 		return 0;
+	}
+	if (!egress_supported()) {
+		(void) egress_probe(&why);
+		fprintf(stderr, "egress-run: cannot use the eBPF egress programs: %s\n", why);
+		return 1;
 	}
 
 	events_out = stderr;
@@ -315,7 +317,13 @@ int main(int argc, char **argv)
 		return 1;
 	parent_fd = open(parent, O_DIRECTORY | O_PATH | O_CLOEXEC);
 	if (parent_fd < 0 || mkdirat(parent_fd, name, 0755) < 0) {
-		fprintf(stderr, "egress-run: cannot create cgroup '%s/%s': %m\n", parent, name);
+		int saved = errno;
+		/* An unprivileged caller: the BPF refusal is the one with the fix. */
+		if (egress_probe(&why) < 0) {
+			fprintf(stderr, "egress-run: cannot use the eBPF egress programs: %s\n", why);
+			return 1;
+		}
+		fprintf(stderr, "egress-run: cannot create cgroup '%s/%s': %s\n", parent, name, strerror(saved));
 		return 1;
 	}
 	cgroup_fd = openat(parent_fd, name, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
@@ -327,9 +335,13 @@ int main(int argc, char **argv)
 
 	r = egress_attach(&plan, cgroup_fd, arg_deny_all ? EGRESS_DENY_ALL : 0, &e);
 	if (r < 0) {
-		fprintf(stderr, "egress-run: cannot attach the egress programs to '%s/%s': %s\n", parent, name,
-			strerror(-r));
 		(void) unlinkat(parent_fd, name, AT_REMOVEDIR);
+		/* The probe (a second load) only to explain a failure. */
+		if (egress_probe(&why) < 0)
+			fprintf(stderr, "egress-run: cannot use the eBPF egress programs: %s\n", why);
+		else
+			fprintf(stderr, "egress-run: cannot attach the egress programs to '%s/%s': %s\n", parent, name,
+				strerror(-r));
 		return 1;
 	}
 
@@ -354,9 +366,9 @@ int main(int argc, char **argv)
 
 	for (;;) {
 		struct pollfd p[3] = {
-			{ .fd = pidfd, .events = POLLIN },
-			{ .fd = egress_event_fd(e), .events = POLLIN },
-			{ .fd = sfd, .events = POLLIN },
+		    {.fd = pidfd, .events = POLLIN},
+		    {.fd = egress_event_fd(e), .events = POLLIN},
+		    {.fd = sfd, .events = POLLIN},
 		};
 		/* Allowed decisions do not wake us: collect them every 100 ms. */
 		if (poll(p, 3, 100) < 0 && errno != EINTR)
@@ -377,9 +389,8 @@ int main(int argc, char **argv)
 	(void) egress_consume(e, print_event, NULL);
 	(void) egress_stats(e, &bytes, &allowed, &denied);
 	(void) egress_lost(e, &lost);
-	fprintf(events_out, "egress: stats bytes=%llu allowed=%llu denied=%llu lost=%llu\n",
-		(unsigned long long) bytes, (unsigned long long) allowed, (unsigned long long) denied,
-		(unsigned long long) lost);
+	fprintf(events_out, "egress: stats bytes=%llu allowed=%llu denied=%llu lost=%llu\n", (unsigned long long) bytes,
+		(unsigned long long) allowed, (unsigned long long) denied, (unsigned long long) lost);
 	if (events_out != stderr)
 		fclose(events_out);
 

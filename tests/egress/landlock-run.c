@@ -23,14 +23,14 @@
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{ "ro", required_argument, NULL, 'r' },
-		{ "rw", required_argument, NULL, 'w' },
-		{ "scope-abstract", no_argument, NULL, 'A' },
-		{ "scope-signal", no_argument, NULL, 'S' },
-		{ "deny-tcp-bind", no_argument, NULL, 'B' },
-		{ "degrade", no_argument, NULL, 'd' },
-		{ "abi", no_argument, NULL, 'a' },
-		{},
+	    {"ro", required_argument, NULL, 'r'},
+	    {"rw", required_argument, NULL, 'w'},
+	    {"scope-abstract", no_argument, NULL, 'A'},
+	    {"scope-signal", no_argument, NULL, 'S'},
+	    {"deny-tcp-bind", no_argument, NULL, 'B'},
+	    {"degrade", no_argument, NULL, 'd'},
+	    {"abi", no_argument, NULL, 'a'},
+	    {},
 	};
 	LandlockPlan p = {};
 	int c, r;
@@ -77,8 +77,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	fprintf(stderr, "landlock-run: enforced%s%s%s%s%s\n", r & LANDLOCK_ENFORCED_FS ? " fs" : "",
-		r & LANDLOCK_ENFORCED_ABSTRACT_UNIX ? " abstract-unix" : "", r & LANDLOCK_ENFORCED_SIGNAL ? " signal" : "",
-		r & LANDLOCK_ENFORCED_TCP_BIND ? " tcp-bind" : "", r == 0 ? " nothing" : "");
+		r & LANDLOCK_ENFORCED_ABSTRACT_UNIX ? " abstract-unix" : "",
+		r & LANDLOCK_ENFORCED_SIGNAL ? " signal" : "", r & LANDLOCK_ENFORCED_TCP_BIND ? " tcp-bind" : "",
+		r == 0 ? " nothing" : "");
 	strv_free(p.ro_paths);
 	strv_free(p.rw_paths);
 	execvp(argv[optind], argv + optind);

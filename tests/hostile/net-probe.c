@@ -99,7 +99,7 @@ static socklen_t parse_addr(const char *addr, const char *port, struct sockaddr_
 
 static void set_timeouts(int fd)
 {
-	struct timeval tv = { .tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000 };
+	struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
 	(void) setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	(void) setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 }
@@ -199,7 +199,7 @@ static int icmp_echo(const char *addr, bool raw)
 
 static int packet(const char *ifname)
 {
-	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(0x88b5), .sll_halen = 6 };
+	struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_protocol = htons(0x88b5), .sll_halen = 6};
 	uint8_t frame[60] = {};
 	int fd;
 

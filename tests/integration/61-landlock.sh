@@ -104,7 +104,12 @@ content" "$WHO: a read-only path is readable"
 	fi
 }
 
-for_each_user cases
+# KDC_EGRESS_QUICK=1 (inside the slow VM guest of 62-egress-vm): root only.
+if [ "${KDC_EGRESS_QUICK:-0}" = 1 ]; then
+	WHO=root cases
+else
+	for_each_user cases
+fi
 
 out=$("$LRUN" --ro relative/path -- true 2>&1)
 is "$out" "landlock-run: cannot apply Landlock (ABI $ABI): Invalid argument" "a relative path is refused"

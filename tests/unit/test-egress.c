@@ -16,7 +16,7 @@
 
 static EgressPlan parse_ok(const char *entry)
 {
-	char *l[] = { (char *) entry, NULL };
+	char *l[] = {(char *) entry, NULL};
 	EgressPlan p = {};
 	char *bad = NULL;
 	int r = egress_plan_parse(l, &p, &bad);
@@ -53,7 +53,7 @@ static void check_one(const char *entry, int family, const char *addr, unsigned 
 
 static void check_bad(const char *entry, int want)
 {
-	char *l[] = { "10.0.0.1:443", (char *) entry, NULL };
+	char *l[] = {"10.0.0.1:443", (char *) entry, NULL};
 	EgressPlan p = {};
 	char *bad = NULL;
 	int r = egress_plan_parse(l, &p, &bad);
@@ -158,7 +158,7 @@ static int stub_resolver(const char *host, EgressAddress **ret, size_t *ret_n)
 
 START_TEST(hosts_stub)
 {
-	char *l[] = { "api.example.com:443", "rebind.example.com", "api.example.com:443", NULL };
+	char *l[] = {"api.example.com:443", "rebind.example.com", "api.example.com:443", NULL};
 	_cleanup_egress_plan_done_ EgressPlan p = {};
 	_cleanup_free_ char *s = NULL;
 	char *bad = NULL;
@@ -251,7 +251,7 @@ END_TEST
 
 START_TEST(dedupe_and_empty)
 {
-	char *l[] = { "10.0.0.1", "10.0.0.1/32", "[::ffff:10.0.0.1]", "10.0.0.1:80", NULL };
+	char *l[] = {"10.0.0.1", "10.0.0.1/32", "[::ffff:10.0.0.1]", "10.0.0.1:80", NULL};
 	_cleanup_egress_plan_done_ EgressPlan p = {}, e = {};
 	_cleanup_free_ char *s = NULL, *se = NULL;
 
@@ -269,7 +269,7 @@ END_TEST
 
 START_TEST(format_openings)
 {
-	char *l[] = { "127.0.0.1:8080", "169.254.169.254:80", "[fd00:6b64::/64]", NULL };
+	char *l[] = {"127.0.0.1:8080", "169.254.169.254:80", "[fd00:6b64::/64]", NULL};
 	_cleanup_egress_plan_done_ EgressPlan p = {};
 	_cleanup_free_ char *s = NULL;
 
@@ -284,8 +284,8 @@ END_TEST
 START_TEST(format_roundtrip)
 {
 	/* What --print-profile shows parses back to the same rules. */
-	char *l[] = { "10.1.2.3/8:443", "[2001:db8::1]/48", "[::ffff:198.51.100.7]:53", NULL };
-	const char *shown[] = { "10.0.0.0/8:443", "[2001:db8::/48]:*", "198.51.100.7/32:53" };
+	char *l[] = {"10.1.2.3/8:443", "[2001:db8::1]/48", "[::ffff:198.51.100.7]:53", NULL};
+	const char *shown[] = {"10.0.0.0/8:443", "[2001:db8::/48]:*", "198.51.100.7/32:53"};
 	_cleanup_egress_plan_done_ EgressPlan p = {};
 
 	ck_assert_int_eq(egress_plan_parse(l, &p, NULL), 0);
@@ -303,16 +303,26 @@ END_TEST
 
 START_TEST(event_format)
 {
-	EgressEvent ev = { .allowed = false, .family = AF_INET, .port = 80, .proto = IPPROTO_TCP,
-			   .hook = "connect4", .reason = "metadata", .pid = 42 };
+	EgressEvent ev = {.allowed = false,
+			  .family = AF_INET,
+			  .port = 80,
+			  .proto = IPPROTO_TCP,
+			  .hook = "connect4",
+			  .reason = "metadata",
+			  .pid = 42};
 	_cleanup_free_ char *s = NULL, *s6 = NULL;
 
 	inet_pton(AF_INET, "169.254.169.254", ev.addr);
 	ck_assert_int_eq(egress_event_format(&ev, &s), 0);
 	ck_assert_str_eq(s, "deny connect4 tcp 169.254.169.254:80 metadata pid 42");
 
-	ev = (EgressEvent) { .allowed = true, .family = AF_INET6, .port = 53, .proto = IPPROTO_UDP,
-			     .hook = "sendmsg6", .reason = "rule", .pid = 7 };
+	ev = (EgressEvent){.allowed = true,
+			   .family = AF_INET6,
+			   .port = 53,
+			   .proto = IPPROTO_UDP,
+			   .hook = "sendmsg6",
+			   .reason = "rule",
+			   .pid = 7};
 	inet_pton(AF_INET6, "::ffff:198.51.100.1", ev.addr);
 	ck_assert_int_eq(egress_event_format(&ev, &s6), 0);
 	ck_assert_str_eq(s6, "allow sendmsg6 udp [::ffff:198.51.100.1]:53 rule pid 7");

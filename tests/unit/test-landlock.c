@@ -40,8 +40,8 @@ END_TEST
 
 START_TEST(relative_path_refused)
 {
-	char *ro[] = { "usr", NULL };
-	LandlockPlan p = { .ro_paths = ro, .fs = true };
+	char *ro[] = {"usr", NULL};
+	LandlockPlan p = {.ro_paths = ro, .fs = true};
 	int fd = -1;
 
 	ck_assert_int_eq(landlock_prepare(&p, &fd), -EINVAL);
@@ -51,7 +51,7 @@ END_TEST
 
 START_TEST(missing_features_refused_unless_degraded)
 {
-	LandlockPlan p = { .scope_abstract_unix = true };
+	LandlockPlan p = {.scope_abstract_unix = true};
 	int abi = landlock_abi(), fd = -EBADF, r;
 
 	r = landlock_prepare(&p, &fd);
@@ -67,7 +67,7 @@ START_TEST(missing_features_refused_unless_degraded)
 		ck_assert_int_eq(fd, -EBADF);
 	}
 	/* Nothing asked, nothing created. */
-	p = (LandlockPlan) {};
+	p = (LandlockPlan){};
 	ck_assert_int_eq(landlock_prepare(&p, &fd), 0);
 	ck_assert_int_eq(fd, -EBADF);
 }
@@ -115,8 +115,8 @@ static void dir_teardown(void)
 START_TEST(filesystem_ruleset)
 {
 	char ro[PATH_MAX], rw[PATH_MAX], out[PATH_MAX], f[PATH_MAX + 16];
-	char *ro_paths[] = { ro, "/usr", "/lib", "/lib64", "/bin", NULL }, *rw_paths[] = { rw, NULL };
-	LandlockPlan p = { .ro_paths = ro_paths, .rw_paths = rw_paths, .fs = true };
+	char *ro_paths[] = {ro, "/usr", "/lib", "/lib64", "/bin", NULL}, *rw_paths[] = {rw, NULL};
+	LandlockPlan p = {.ro_paths = ro_paths, .rw_paths = rw_paths, .fs = true};
 
 	if (landlock_abi() < 2) {
 		/* Best effort there: nothing is enforced, and it says so. */
@@ -175,7 +175,7 @@ static int abstract_connect(const char *name)
 
 START_TEST(abstract_unix_scope)
 {
-	LandlockPlan p = { .scope_abstract_unix = true };
+	LandlockPlan p = {.scope_abstract_unix = true};
 	struct sockaddr_un sun;
 	char name[64];
 	socklen_t len;
@@ -201,7 +201,7 @@ END_TEST
 
 START_TEST(signal_scope)
 {
-	LandlockPlan p = { .scope_signal = true };
+	LandlockPlan p = {.scope_signal = true};
 	pid_t child;
 
 	if (landlock_abi() < 6) {
@@ -225,7 +225,7 @@ END_TEST
 
 static int bind_tcp_loopback(void)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), r = 0;
 
 	ck_assert_int_ge(fd, 0);
@@ -237,7 +237,7 @@ static int bind_tcp_loopback(void)
 
 START_TEST(tcp_bind_denied)
 {
-	LandlockPlan p = { .deny_tcp_bind = true };
+	LandlockPlan p = {.deny_tcp_bind = true};
 
 	if (landlock_abi() < 4) {
 		ck_assert_int_eq(landlock_apply(&p), -EOPNOTSUPP);
