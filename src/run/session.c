@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <pwd.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,7 +84,9 @@ typedef struct Session {
 	/* Landlock (in the child, step 6). */
 	LandlockPlan landlock;
 	int landlock_enforced;
-	unsigned degraded;       /* Degrade bits actually taken */
+	unsigned degraded;       /* Degrade bits actually taken (main thread) */
+	unsigned admit_degraded; /* ... by the admission thread */
+	unsigned egress_degraded; /* ... by the egress thread */
 	CgroupStats stats;
 	bool have_stats;
 
@@ -230,32 +233,80 @@ static int setup_egress(Session *s)
 		r = egress_plan_parse(p->allow, &s->egress_plan, &bad);
 		if (r < 0)
 			return log_error("[network] allow: '%s': %s", bad ? bad : "?", egress_plan_why(r));
-		r = egress_probe(&why);
-		if (r < 0)
-			return log_error("cannot use network mode 'filtered': %s", why ? why : strerror(-r));
 		if (!s->cgroup)
 			return log_error("cannot use network mode 'filtered' without a session cgroup to attach the "
 					 "egress programs to; run as root or through the system supervisor");
 		r = egress_attach(&s->egress_plan, cgroup_session_fd(s->cgroup), 0, &s->egress);
-		if (r < 0)
-			return log_error_errno(r, "cannot attach the egress programs to the session cgroup: %m");
+		if (r < 0) {
+			/* the probe loads the programs again: only to explain */
+			(void) egress_probe(&why);
+			return log_error("cannot use network mode 'filtered': %s",
+					 why ? why : strerror(-r));
+		}
 		return 0;
 	}
-	if (!s->cgroup || !egress_supported() || egress_probe(NULL) < 0) {
+	if (!s->cgroup || !egress_supported()) {
 		log_debug("no eBPF second wall: the box's own network namespace is the only one");
 		return 0;
 	}
 	r = egress_attach(&s->egress_plan, cgroup_session_fd(s->cgroup), EGRESS_DENY_ALL, &s->egress);
+	if (r == -EPERM || r == -EACCES) {
+		/* this caller may not load BPF: the netns is the wall */
+		log_debug("no eBPF second wall for this caller: %s", strerror(-r));
+		return 0;
+	}
 	if (r < 0) {
 		if (p->degrade & DEGRADE_EGRESS_BPF) {
 			log_warning_errno(r, "no eBPF second wall (degraded by the profile): %m");
-			s->degraded |= DEGRADE_EGRESS_BPF;
+			s->egress_degraded |= DEGRADE_EGRESS_BPF;
 			return 0;
 		}
 		return log_error_errno(r, "cannot attach the egress programs (second wall): %m; add "
 					  "'degrade = egress-bpf' to the profile to run without them");
 	}
 	return 0;
+}
+
+/* Admission (loading the ledger plugin, one fsync'ed transaction) and the
+ * egress programs (loading and verifying them) take milliseconds of CPU
+ * each: they run on threads of their own while this thread builds the plan
+ * into a box and the child sets it up; the agent starts only after both
+ * have said yes. */
+typedef struct Job {
+	Session *s;
+	const char *command;
+	int (*fn)(struct Job *j);
+	pthread_t thread;
+	bool started;
+	int r;
+} Job;
+
+static void *job_thread(void *userdata)
+{
+	Job *j = userdata;
+	j->r = j->fn(j);
+	return NULL;
+}
+
+static void job_start(Job *j)
+{
+	j->started = pthread_create(&j->thread, NULL, job_thread, j) == 0;
+	if (!j->started)
+		j->r = j->fn(j); /* no thread: do it here */
+}
+
+static int job_join(Job *j)
+{
+	if (j->started) {
+		(void) pthread_join(j->thread, NULL);
+		j->started = false;
+	}
+	return j->r;
+}
+
+static int egress_job(Job *j)
+{
+	return setup_egress(j->s) < 0 ? EXIT_ERROR : 0;
 }
 
 static void egress_finish(Session *s)
@@ -474,7 +525,7 @@ static int admit(Session *s, const char *command)
 			log_warning("no admission: the ledger at %s cannot answer (%s); budget not enforced "
 				    "(degraded by the profile)",
 				    path ? path : "?", why);
-			s->degraded |= DEGRADE_BUDGET;
+			s->admit_degraded |= DEGRADE_BUDGET;
 			return 0;
 		}
 		s->denied = true;
@@ -493,6 +544,11 @@ static int admit(Session *s, const char *command)
 		log_info("admitted: hold %s for tenant '%s'",
 			 units_format_amount(buf, sizeof(buf), req.hold_amount, req.unit), s->tenant);
 	return 0;
+}
+
+static int admit_job(Job *j)
+{
+	return admit(j->s, j->command);
 }
 
 /* Step 10: what the run cost, from what the cgroup (or wait4) measured. */
@@ -916,6 +972,7 @@ int session_main(const char *profile, const ProfileOverrides *o, bool print_prof
 	_cleanup_strv_free_ char **envp = NULL;
 	_cleanup_seccomp_program_free_ SeccompProgram *seccomp = NULL;
 	Session s = { .box = { .pidfd = -EBADF, .msg_fd = -EBADF }, .notify_fd = -EBADF, .violation_nr = -1 };
+	Job admission = { .s = &s, .fn = admit_job }, egress = { .s = &s, .fn = egress_job };
 	BoxConfig c = { .cgroup_fd = -EBADF };
 	BoxError err = { 0 };
 	sigset_t sigs;
@@ -977,6 +1034,7 @@ int session_main(const char *profile, const ProfileOverrides *o, bool print_prof
 
 	if (pick_tenant(&s) < 0)
 		return EXIT_ERROR;
+	admission.command = command;
 
 	/* Signals we forward arrive through a signalfd; the agent starts
 	 * with the mask we were given. */
@@ -1044,13 +1102,19 @@ int session_main(const char *profile, const ProfileOverrides *o, bool print_prof
 	 *    the agent runs before it). */
 	STEP("clone");
 
-	/* 4. Egress: attached to the session cgroup before the agent is born
-	 *    in it; only pid 1, our own code, runs there before GO. */
-	r = setup_egress(&s) < 0 ? EXIT_ERROR : 0;
-	STEP("egress");
-	if (r == 0)
-		r = admit(&s, command);
+	/* 2. Admit, and 4. attach the egress programs to the session cgroup,
+	 *    each on a thread (see Job), while the child builds the box. The
+	 *    threads start only now: a clone taken while another thread holds
+	 *    a libc lock (malloc, the loader) would hand the child that lock
+	 *    forever. Only pid 1, our own code, runs in the cgroup before GO. */
+	job_start(&admission);
+	job_start(&egress);
+
+	r = job_join(&admission);
 	STEP("admitted");
+	if (job_join(&egress) != 0 && r == 0)
+		r = EXIT_ERROR;
+	STEP("egress");
 	if (r == 0)
 		r = box_go(&s.box) < 0 ? EXIT_ERROR : 0;
 	if (r > 0) {
@@ -1088,6 +1152,10 @@ finish:
 	/* 10. Settle: post the actual cost, release the rest of the hold,
 	 *     record the session and the egress decisions; then the result
 	 *     for machines. */
+	if (admission.started && job_join(&admission) > 0 && !s.reason)
+		fail(&s, s.denied ? "denied" : "error", admission.r);
+	(void) job_join(&egress);
+	s.degraded |= s.admit_degraded | s.egress_degraded;
 	egress_finish(&s);
 	if (s.cgroup)
 		(void) cgroup_session_destroy(TAKE_PTR(s.cgroup));
