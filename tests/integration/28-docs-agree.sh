@@ -8,7 +8,7 @@ opts_help() { "$1" --help 2>&1 | grep -oE -- '--[a-z][a-z0-9-]+' | sort -u; }
 opts_man() { sed 's/\\-/-/g; s/\\f[BIRP]//g' "$1" | grep -oE -- '--[a-z][a-z0-9-]+' | sort -u; }
 opts_bash() { grep -oE -- '--[a-z][a-z0-9-]+' "$1" | sort -u; }
 opts_zsh() { grep -oE -- '--[a-z][a-z0-9-]+' "$1" | sort -u; }
-opts_fish() { grep -oE -- '-l [a-z][a-z0-9-]+' "$1" | sed 's/^-l /--/' | sort -u; }
+opts_fish() { grep '^complete' "$1" | grep -oE -- ' -l [a-z][a-z0-9-]+' | sed 's/^ -l /--/' | sort -u; }
 
 checked=0
 for prog in kdc-run kdc-ledger kdc-supervisor; do
