@@ -130,7 +130,8 @@ int main(int argc, char *argv[])
 		double p90 = x->ms[(int) ((n - 1) * 0.9)];
 		if (c == 0)
 			ref = med;
-		printf("%-24s %10.2f %10.2f %12ld %8.2f %d\n", x->label, med, p90, x->maxrss_kb, med / ref, x->failures);
+		printf("%-24s %10.2f %10.2f %12ld %8.2f %d\n", x->label, med, p90, x->maxrss_kb, med / ref,
+		       x->failures);
 	}
 	return 0;
 }

@@ -11,7 +11,7 @@
 
 int main(void)
 {
-	SeccompOptions o = { .allow_inet = true };
+	SeccompOptions o = {.allow_inet = true};
 	SeccompProgram *p = NULL;
 	const struct sock_fprog *f;
 	int r;

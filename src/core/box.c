@@ -30,7 +30,7 @@
 extern char **environ;
 
 /* Signals pid 1 passes on to the agent. */
-static const int forwarded_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT };
+static const int forwarded_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT};
 
 static bool env_name_eq(const char *entry, const char *name)
 {
@@ -45,14 +45,14 @@ int box_build_env(const Plan *p, char *const *from, char ***ret)
 
 	if (!env)
 		return -ENOMEM;
-	STRV_FOREACH(k, p->env_keep)
-		STRV_FOREACH(e, from)
+	STRV_FOREACH (k, p->env_keep)
+		STRV_FOREACH (e, from)
 			if (env_name_eq(*e, *k)) {
 				if (strv_extend(&env, *e) < 0)
 					return -ENOMEM;
 				break;
 			}
-	STRV_FOREACH(s, p->env_set) {
+	STRV_FOREACH (s, p->env_set) {
 		size_t n = strcspn(*s, "=");
 		/* a later set of the same name replaces an earlier one or a kept one */
 		for (char **e = env; *e;) {
@@ -65,7 +65,7 @@ int box_build_env(const Plan *p, char *const *from, char ***ret)
 		if (strv_extend(&env, *s) < 0)
 			return -ENOMEM;
 	}
-	STRV_FOREACH(e, env)
+	STRV_FOREACH (e, env)
 		if (env_name_eq(*e, "PATH"))
 			have_path = true;
 	if (!have_path && strv_extend(&env, "PATH=/usr/local/bin:/usr/bin:/bin") < 0)
@@ -97,10 +97,9 @@ static int write_id_maps(uid_t uid, gid_t gid)
 	return write_string_file("/proc/self/gid_map", line);
 }
 
-
 static void send_msg(int fd, int kind, int error, int status, int pid, const char *msg)
 {
-	BoxMsg m = { .kind = kind, .error = error, .status = status, .pid = pid };
+	BoxMsg m = {.kind = kind, .error = error, .status = status, .pid = pid};
 	if (msg)
 		snprintf(m.msg, sizeof(m.msg), "%s", msg);
 	(void) send(fd, &m, sizeof(m), MSG_NOSIGNAL);
@@ -108,10 +107,10 @@ static void send_msg(int fd, int kind, int error, int status, int pid, const cha
 
 static int send_fd(int sock, int fd)
 {
-	BoxMsg m = { .kind = BOX_MSG_LISTENER };
-	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
-	struct iovec iov = { .iov_base = &m, .iov_len = sizeof(m) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	BoxMsg m = {.kind = BOX_MSG_LISTENER};
+	char cbuf[CMSG_SPACE(sizeof(int))] = {0};
+	struct iovec iov = {.iov_base = &m, .iov_len = sizeof(m)};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
 	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
 	ssize_t n;
 
@@ -127,8 +126,8 @@ static int send_fd(int sock, int fd)
 ssize_t box_recv_msg(int fd, BoxMsg *ret, int *ret_fd, int flags)
 {
 	char cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { .iov_base = ret, .iov_len = sizeof(*ret) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct iovec iov = {.iov_base = ret, .iov_len = sizeof(*ret)};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
 	ssize_t n;
 
 	*ret_fd = -EBADF;
@@ -149,7 +148,7 @@ static _noreturn_ void child_fail(int fd, const BoxError *e)
 
 static _noreturn_ _printf_(3, 4) void child_failf(int fd, int r, const char *fmt, ...)
 {
-	BoxError e = { .error = r };
+	BoxError e = {.error = r};
 	va_list ap;
 	size_t n;
 
@@ -196,7 +195,7 @@ static _noreturn_ void exec_agent(const BoxConfig *c, const sigset_t *orig_mask,
  * process in the pid namespace: nothing the agent started survives it. */
 static _noreturn_ void run_pid1(const BoxConfig *c, int msg_fd)
 {
-	_cleanup_close_pair_ int exec_pipe[2] = { -EBADF, -EBADF };
+	_cleanup_close_pair_ int exec_pipe[2] = {-EBADF, -EBADF};
 	_cleanup_close_ int sfd = -EBADF;
 	sigset_t mask;
 	pid_t agent;
@@ -269,7 +268,7 @@ static _noreturn_ void run_pid1(const BoxConfig *c, int msg_fd)
 static _noreturn_ void box_child(const BoxConfig *c, int msg_fd)
 {
 	const Plan *p = c->plan;
-	BoxError err = { 0 };
+	BoxError err = {0};
 	int r;
 
 	/* If kdc-run dies, so does the box (pid 1 dying takes the rest). */
@@ -304,7 +303,7 @@ static _noreturn_ void box_child(const BoxConfig *c, int msg_fd)
 	/* 4. Resource limits: no core files (they could carry what the agent
 	 *    read), and the open-file limit. Only lowering is possible here. */
 	{
-		struct rlimit rl = { 0, 0 };
+		struct rlimit rl = {0, 0};
 		(void) setrlimit(RLIMIT_CORE, &rl);
 		if (p->nofile != LIMIT_UNSET && getrlimit(RLIMIT_NOFILE, &rl) == 0) {
 			rlim_t v = p->nofile < rl.rlim_max ? p->nofile : rl.rlim_max;
@@ -365,13 +364,13 @@ static _noreturn_ void box_child(const BoxConfig *c, int msg_fd)
 
 int box_spawn(const BoxConfig *c, BoxProcess *ret, BoxError *err)
 {
-	_cleanup_close_pair_ int msg[2] = { -EBADF, -EBADF };
+	_cleanup_close_pair_ int msg[2] = {-EBADF, -EBADF};
 	int pidfd = -EBADF;
 	struct clone_args args = {
-		.flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP |
-			 CLONE_PIDFD,
-		.pidfd = (uint64_t)(uintptr_t) &pidfd,
-		.exit_signal = SIGCHLD,
+	    .flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP |
+		     CLONE_PIDFD,
+	    .pidfd = (uint64_t) (uintptr_t) &pidfd,
+	    .exit_signal = SIGCHLD,
 	};
 	pid_t pid;
 
@@ -403,7 +402,7 @@ int box_spawn(const BoxConfig *c, BoxProcess *ret, BoxError *err)
 
 int box_go(BoxProcess *b)
 {
-	BoxMsg m = { .kind = BOX_MSG_GO };
+	BoxMsg m = {.kind = BOX_MSG_GO};
 	if (send(b->msg_fd, &m, sizeof(m), MSG_NOSIGNAL) < 0)
 		return negative_errno();
 	return 0;

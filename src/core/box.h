@@ -20,12 +20,12 @@
 #include "core/plan.h"
 
 typedef enum BoxMsgKind {
-	BOX_MSG_ERROR = 1,       /* setup failed: error + msg; the child exits 125 */
+	BOX_MSG_ERROR = 1,	 /* setup failed: error + msg; the child exits 125 */
 	BOX_MSG_EXEC_FAILED = 2, /* the agent could not be executed: error + msg */
-	BOX_MSG_STARTED = 3,     /* the agent is running as pid (in the box) */
-	BOX_MSG_STATUS = 4,      /* the agent ended: status is its wait status */
-	BOX_MSG_LISTENER = 5,    /* carries the seccomp notification fd (SCM_RIGHTS) */
-	BOX_MSG_GO = 6,          /* parent -> pid 1: admitted, start the agent */
+	BOX_MSG_STARTED = 3,	 /* the agent is running as pid (in the box) */
+	BOX_MSG_STATUS = 4,	 /* the agent ended: status is its wait status */
+	BOX_MSG_LISTENER = 5,	 /* carries the seccomp notification fd (SCM_RIGHTS) */
+	BOX_MSG_GO = 6,		 /* parent -> pid 1: admitted, start the agent */
 } BoxMsgKind;
 
 typedef struct BoxMsg {
@@ -38,8 +38,8 @@ typedef struct BoxMsg {
 
 typedef struct BoxConfig {
 	const Plan *plan;
-	char **envp;                 /* the agent's whole environment */
-	bool new_netns;              /* false in 'filtered' mode */
+	char **envp;	/* the agent's whole environment */
+	bool new_netns; /* false in 'filtered' mode */
 	/* Hooks run in the child at their fixed place in the order; NULL = none.
 	 * Each returns >= 0 or -errno. landlock: after the fds are closed;
 	 * seccomp: last, after no_new_privs. */
@@ -47,18 +47,18 @@ typedef struct BoxConfig {
 	const void *landlock_data;
 	int (*seccomp_install)(const void *data);
 	const void *seccomp_data;
-	bool seccomp_listener;       /* seccomp_install returns a listener fd to pass to the parent */
-	bool wait_for_go;            /* pid 1 starts the agent only on BOX_MSG_GO (box_go()) */
-	int cgroup_fd;               /* -EBADF: no session cgroup */
-	sigset_t agent_mask;         /* the signal mask the agent starts with */
-	uid_t uid;                   /* the caller's ids, mapped to themselves */
+	bool seccomp_listener; /* seccomp_install returns a listener fd to pass to the parent */
+	bool wait_for_go;      /* pid 1 starts the agent only on BOX_MSG_GO (box_go()) */
+	int cgroup_fd;	       /* -EBADF: no session cgroup */
+	sigset_t agent_mask;   /* the signal mask the agent starts with */
+	uid_t uid;	       /* the caller's ids, mapped to themselves */
 	gid_t gid;
 } BoxConfig;
 
 typedef struct BoxProcess {
-	pid_t pid;   /* pid 1 of the box, in our namespace */
+	pid_t pid; /* pid 1 of the box, in our namespace */
 	int pidfd;
-	int msg_fd;  /* read BoxMsg records; EOF when the box is gone */
+	int msg_fd; /* read BoxMsg records; EOF when the box is gone */
 } BoxProcess;
 
 /* Receives one BoxMsg; a passed fd (BOX_MSG_LISTENER) goes to *ret_fd

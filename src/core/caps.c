@@ -32,8 +32,9 @@ int caps_drop_all(void)
 		return negative_errno();
 
 	/* uid 0 is not special at execve, and nobody may change that. */
-	if (prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
-					     SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED,
+	if (prctl(PR_SET_SECUREBITS,
+		  SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP | SECBIT_NO_SETUID_FIXUP_LOCKED |
+		      SECBIT_KEEP_CAPS_LOCKED,
 		  0, 0, 0) < 0)
 		return negative_errno();
 

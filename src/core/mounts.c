@@ -34,22 +34,22 @@
  * sched_debug and timer_list among them). Every mask is a mount and costs
  * start-up time, so the list stays the established one. */
 const char *const mounts_proc_masked[] = {
-	"/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
-	"/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", NULL,
+    "/proc/asound",	"/proc/acpi",	     "/proc/kcore",	  "/proc/keys", "/proc/latency_stats",
+    "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", NULL,
 };
 
 /* Read-only in /proc (runc's and bubblewrap's list): readable, never
  * writable, whatever the box's uid. */
 static const char *const proc_readonly[] = {
-	"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL,
+    "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL,
 };
 
 /* The only device nodes in the box. */
-static const char *const dev_nodes[] = { "null", "zero", "full", "random", "urandom", "tty", NULL };
+static const char *const dev_nodes[] = {"null", "zero", "full", "random", "urandom", "tty", NULL};
 
 static int sys_mount_setattr(const char *path, unsigned flags, uint64_t set, uint64_t clr)
 {
-	struct mount_attr a = { .attr_set = set, .attr_clr = clr };
+	struct mount_attr a = {.attr_set = set, .attr_clr = clr};
 	if (syscall(__NR_mount_setattr, AT_FDCWD, path, flags, &a, sizeof(a)) < 0)
 		return negative_errno();
 	return 0;
@@ -223,8 +223,8 @@ static int setup_dev(BoxError *err)
 	static const struct {
 		const char *target, *link;
 	} links[] = {
-		{ "/proc/self/fd", "fd" },   { "/proc/self/fd/0", "stdin" },  { "/proc/self/fd/1", "stdout" },
-		{ "/proc/self/fd/2", "stderr" }, { "pts/ptmx", "ptmx" },
+	    {"/proc/self/fd", "fd"},	   {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
+	    {"/proc/self/fd/2", "stderr"}, {"pts/ptmx", "ptmx"},
 	};
 	char from[64], to[64];
 	int r;
@@ -249,7 +249,8 @@ static int setup_dev(BoxError *err)
 	/* A devpts instance of our own: the caller's /dev/pts/N are not in it. */
 	if (mkdir("/newroot/dev/pts", 0755) < 0)
 		return box_error_set(err, negative_errno(), "cannot create /dev/pts");
-	if (mount("devpts", "/newroot/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620") < 0)
+	if (mount("devpts", "/newroot/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+		  "newinstance,ptmxmode=0666,mode=0620") < 0)
 		return box_error_set(err, negative_errno(), "cannot mount devpts at /dev/pts");
 	r = tmpfs_into_box("/dev/shm", 0, 01777, MS_NOEXEC, err);
 	if (r < 0)
@@ -326,7 +327,7 @@ int mounts_build_box(const Plan *p, BoxError *err)
 				continue; /* ro-try of a missing path */
 			/* a symlink bound at its own place is recreated as a symlink */
 			from = src[i].is_symlink && m->kind != MOUNT_RW && streq(m->source, m->dest) ? m->source
-												   : src[i].real;
+												     : src[i].real;
 			if (!from)
 				continue;
 			r = bind_into_box(from, m->dest, m->kind != MOUNT_RW, m->kind == MOUNT_RO_TRY, err);

@@ -28,19 +28,19 @@ typedef enum Degrade {
 	DEGRADE_CGROUP = 1u << 3,     /* no session cgroup at all */
 	DEGRADE_EGRESS_BPF = 1u << 4, /* BPF second wall / byte counter */
 	DEGRADE_LANDLOCK = 1u << 5,
-	DEGRADE_BUDGET = 1u << 6,     /* run without a ledger hold */
+	DEGRADE_BUDGET = 1u << 6, /* run without a ledger hold */
 } Degrade;
 
 const char *degrade_to_string(Degrade d); /* one bit; NULL if d is not exactly one known bit */
-int degrade_from_string(const char *s); /* one Degrade bit or -EINVAL */
+int degrade_from_string(const char *s);	  /* one Degrade bit or -EINVAL */
 #define DEGRADE_ALL ((unsigned) (DEGRADE_BUDGET << 1) - 1u)
 
 typedef enum MountKind {
-	MOUNT_RO,     /* read-only bind of host SRC at DST */
-	MOUNT_RW,     /* read-write bind */
-	MOUNT_TMPFS,  /* empty tmpfs of size at DST */
-	MOUNT_MASK,   /* hide DST (empty ro tmpfs for dirs, /dev/null for files) */
-	MOUNT_RO_TRY, /* like MOUNT_RO but skipped when SRC does not exist */
+	MOUNT_RO,      /* read-only bind of host SRC at DST */
+	MOUNT_RW,      /* read-write bind */
+	MOUNT_TMPFS,   /* empty tmpfs of size at DST */
+	MOUNT_MASK,    /* hide DST (empty ro tmpfs for dirs, /dev/null for files) */
+	MOUNT_RO_TRY,  /* like MOUNT_RO but skipped when SRC does not exist */
 	MOUNT_SYMLINK, /* create DST as a symlink to SOURCE (the host link's target, as read by readlink) */
 } MountKind;
 
@@ -50,10 +50,10 @@ typedef enum MountKind {
  * the bind follows the link. */
 typedef struct MountSpec {
 	MountKind kind;
-	char *source;       /* host path (absolute), link target for MOUNT_SYMLINK, NULL for tmpfs/mask */
-	char *dest;         /* path inside the box (absolute, normalised, no "." or "..") */
-	uint64_t size;      /* tmpfs size in bytes, 0 = default ([limits] tmp when set) */
-	char *origin;       /* "/path/p.ini:7", "--bind", for --print-profile */
+	char *source;  /* host path (absolute), link target for MOUNT_SYMLINK, NULL for tmpfs/mask */
+	char *dest;    /* path inside the box (absolute, normalised, no "." or "..") */
+	uint64_t size; /* tmpfs size in bytes, 0 = default ([limits] tmp when set) */
+	char *origin;  /* "/path/p.ini:7", "--bind", for --print-profile */
 } MountSpec;
 
 /* Indexes of ToolSpec.origins. */
@@ -76,20 +76,20 @@ typedef struct ToolSpec {
 	char *description;
 	char *command;
 	char **secrets;
-	char *args;        /* "order:string amount:number" */
+	char *args; /* "order:string amount:number" */
 	char *rule;
 	char *approve;
-	int64_t cost;      /* micro-units */
+	int64_t cost; /* micro-units */
 	char cost_unit[32];
 	int64_t max_cost;
-	char *rate;        /* "10/min burst 5" as written; NULL = no rate limit */
-	uint64_t rate_count;       /* 10 */
+	char *rate;		   /* "10/min burst 5" as written; NULL = no rate limit */
+	uint64_t rate_count;	   /* 10 */
 	uint64_t rate_period_usec; /* 60 s */
-	uint64_t rate_burst;       /* 5; 0 when not given */
-	uint64_t timeout_usec;     /* 0 = the supervisor's default */
+	uint64_t rate_burst;	   /* 5; 0 when not given */
+	uint64_t timeout_usec;	   /* 0 = the supervisor's default */
 
 	char *origins[_TOOL_FIELD_MAX]; /* NULL = not set */
-	char **secrets_origins;         /* parallel to secrets */
+	char **secrets_origins;		/* parallel to secrets */
 } ToolSpec;
 
 #define LIMIT_UNSET UINT64_MAX
@@ -125,8 +125,8 @@ typedef enum PlanField {
 
 typedef struct Plan {
 	/* Where it came from. */
-	char *profile_name;  /* as given: "default", "./my.ini" */
-	char *profile_path;  /* resolved top-level file */
+	char *profile_name; /* as given: "default", "./my.ini" */
+	char *profile_path; /* resolved top-level file */
 	char *description;
 
 	/* Identity (accounting scope). NULL = decided at admission. */
@@ -135,11 +135,11 @@ typedef struct Plan {
 	char *user;
 
 	/* Filesystem. */
-	char *workdir;       /* host directory mounted rw at /work (absolute realpath); NULL = none */
-	bool home_tmpfs;     /* home = tmpfs: already turned into a tmpfs at /home and HOME=/home */
-	MountSpec *mounts;   /* in order; destinations unique */
+	char *workdir;	   /* host directory mounted rw at /work (absolute realpath); NULL = none */
+	bool home_tmpfs;   /* home = tmpfs: already turned into a tmpfs at /home and HOME=/home */
+	MountSpec *mounts; /* in order; destinations unique */
 	size_t n_mounts;
-	uint64_t tmp_size;   /* /tmp tmpfs size; LIMIT_UNSET = the kernel's default */
+	uint64_t tmp_size; /* /tmp tmpfs size; LIMIT_UNSET = the kernel's default */
 
 	/* Environment: names kept from the caller, NAME=value set (one entry
 	 * per NAME, the last one given wins; applied after env_keep). */
@@ -147,32 +147,32 @@ typedef struct Plan {
 	char **env_set;
 
 	/* Limits; LIMIT_UNSET where the profile sets none. */
-	uint64_t memory;       /* bytes */
-	uint64_t swap;         /* bytes; 0 when memory is set and swap is not */
-	uint64_t cpu;          /* millicores */
+	uint64_t memory; /* bytes */
+	uint64_t swap;	 /* bytes; 0 when memory is set and swap is not */
+	uint64_t cpu;	 /* millicores */
 	uint64_t pids;
 	uint64_t wall_usec;
 	uint64_t nofile;
 
 	/* Network. */
 	NetMode net;
-	char **allow;          /* "host:port", "cidr:port" as written */
+	char **allow; /* "host:port", "cidr:port" as written */
 
 	/* Seccomp. */
-	char **seccomp_deny;   /* extra syscalls to refuse */
-	char **seccomp_allow;  /* extra syscalls to permit */
-	bool seccomp_kill;     /* on_violation = kill */
+	char **seccomp_deny;  /* extra syscalls to refuse */
+	char **seccomp_allow; /* extra syscalls to permit */
+	bool seccomp_kill;    /* on_violation = kill */
 
 	/* Sandbox. */
-	unsigned degrade;      /* Degrade bits */
-	bool terminal;         /* keep the controlling terminal (no setsid) */
+	unsigned degrade; /* Degrade bits */
+	bool terminal;	  /* keep the controlling terminal (no setsid) */
 	char *hostname;
 
 	/* Budget. */
-	int64_t price_cpu_s;   /* micro-units per cpu-second */
-	int64_t price_wall_s;  /* micro-units per wall-second */
-	int64_t hold;          /* explicit hold per run; 0 = derived */
-	char budget_unit[32];  /* "USD"; "" when no [budget] price is set */
+	int64_t price_cpu_s;  /* micro-units per cpu-second */
+	int64_t price_wall_s; /* micro-units per wall-second */
+	int64_t hold;	      /* explicit hold per run; 0 = derived */
+	char budget_unit[32]; /* "USD"; "" when no [budget] price is set */
 
 	ToolSpec *tools;
 	size_t n_tools;
@@ -182,11 +182,11 @@ typedef struct Plan {
 
 	/* For --print-profile only: where each value came from. */
 	char *origins[_PLAN_FIELD_MAX];
-	char **env_keep_origins;     /* parallel to env_keep */
-	char **env_set_origins;      /* parallel to env_set */
-	char **allow_origins;        /* parallel to allow */
-	char **seccomp_deny_origins; /* parallel to seccomp_deny */
-	char **seccomp_allow_origins;/* parallel to seccomp_allow */
+	char **env_keep_origins;      /* parallel to env_keep */
+	char **env_set_origins;	      /* parallel to env_set */
+	char **allow_origins;	      /* parallel to allow */
+	char **seccomp_deny_origins;  /* parallel to seccomp_deny */
+	char **seccomp_allow_origins; /* parallel to seccomp_allow */
 } Plan;
 
 void plan_free(Plan *p);

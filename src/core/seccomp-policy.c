@@ -434,7 +434,7 @@ static int compile(const SeccompOptions *o, SeccompProgram **ret)
 	SeccompProgram *p = NULL;
 	/* notify: the violation waits for kdc-run, which reads the syscall,
 	 * kills the box and reports it by name (SIGSYS alone carries none). */
-	uint32_t deny = !o->kill_on_violation ? SCMP_ACT_ERRNO(EPERM)
+	uint32_t deny = !o->kill_on_violation	 ? SCMP_ACT_ERRNO(EPERM)
 			: o->notify_on_violation ? SCMP_ACT_NOTIFY
 						 : SCMP_ACT_KILL_PROCESS;
 	off_t size;
@@ -562,8 +562,7 @@ static int describe(const SeccompOptions *o, char **ret, size_t *ret_len)
 		return -ENOMEM;
 	fprintf(f, "kdc-seccomp %d %s\nlibseccomp %u.%u.%u\narch %u\nkill %d\ninet %d\n", SECCOMP_POLICY_VERSION,
 		SECCOMP_SOURCE_ID, v ? v->major : 0, v ? v->minor : 0, v ? v->micro : 0, (unsigned) POLICY_ARCH,
-		o->kill_on_violation + (o->kill_on_violation && o->notify_on_violation),
-		o->allow_inet);
+		o->kill_on_violation + (o->kill_on_violation && o->notify_on_violation), o->allow_inet);
 	r = fputs_sorted(f, "deny", o->extra_deny);
 	if (r >= 0)
 		r = fputs_sorted(f, "allow", o->extra_allow);

@@ -113,8 +113,9 @@ static void check_bpf(Check *c)
 	int r;
 
 	if (!egress_supported()) {
-		check_set(c, "bpf", false, "this kdc was built without the eBPF egress programs "
-					   "(configure --enable-bpf needs libbpf-dev, clang and bpftool)");
+		check_set(c, "bpf", false,
+			  "this kdc was built without the eBPF egress programs "
+			  "(configure --enable-bpf needs libbpf-dev, clang and bpftool)");
 		return;
 	}
 	r = egress_probe(&why);
@@ -128,8 +129,9 @@ static void check_landlock(Check *c)
 {
 	int abi = landlock_abi();
 	if (abi <= 0)
-		check_set(c, "landlock", false, "Landlock is not enabled in this kernel (add 'landlock' to the lsm= "
-						"boot parameter), or 'degrade = landlock'");
+		check_set(c, "landlock", false,
+			  "Landlock is not enabled in this kernel (add 'landlock' to the lsm= "
+			  "boot parameter), or 'degrade = landlock'");
 	else if (abi < 6)
 		check_set(c, "landlock", false,
 			  "Landlock ABI %d: no abstract-socket scope (ABI 6, Linux 6.12) for 'filtered' mode", abi);
@@ -139,7 +141,7 @@ static void check_landlock(Check *c)
 
 static void check_seccomp(Check *c)
 {
-	SeccompOptions o = { .allow_inet = true };
+	SeccompOptions o = {.allow_inet = true};
 	SeccompProgram *p = NULL;
 	int r;
 
@@ -176,17 +178,17 @@ static json_t *judge_profile(const char *name, const CgroupProbe *cg, bool bpf_o
 		return o;
 	}
 
-#define NEED(bit, what, missing)                                                                  \
-	do {                                                                                      \
-		if (missing) {                                                                    \
-			bool deg = p->degrade & (bit);                                            \
-			json_t *n = json_object();                                                \
-			json_object_set_new(n, "control", json_string(what));                     \
-			json_object_set_new(n, "degraded", json_boolean(deg));                    \
-			json_array_append_new(need, n);                                           \
-			if (!deg)                                                                 \
-				runs = false;                                                     \
-		}                                                                                 \
+#define NEED(bit, what, missing)                                               \
+	do {                                                                   \
+		if (missing) {                                                 \
+			bool deg = p->degrade & (bit);                         \
+			json_t *n = json_object();                             \
+			json_object_set_new(n, "control", json_string(what));  \
+			json_object_set_new(n, "degraded", json_boolean(deg)); \
+			json_array_append_new(need, n);                        \
+			if (!deg)                                              \
+				runs = false;                                  \
+		}                                                              \
 	} while (0)
 
 	NEED(DEGRADE_CGROUP, "cgroup", !cg->can_create);
@@ -236,7 +238,7 @@ static void list_profiles(char ***names)
 		(void) strv_extend(&dirs, SYSCONFDIR "/kdc");
 		(void) strv_extend(&dirs, PKGDATADIR);
 	}
-	STRV_FOREACH(d, dirs) {
+	STRV_FOREACH (d, dirs) {
 		_cleanup_free_ char *pd = NULL;
 		DIR *dir;
 		struct dirent *de;
@@ -257,12 +259,12 @@ static void list_profiles(char ***names)
 int session_doctor(int argc, char *argv[])
 {
 	static const struct option options[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {},
 	};
-	CgroupProbe cg = { 0 };
-	Check checks[5] = { 0 };
+	CgroupProbe cg = {0};
+	Check checks[5] = {0};
 	_cleanup_strv_free_ char **names = NULL;
 	json_t *root, *jc, *jp;
 	bool json = false, all_ok = true;
@@ -281,7 +283,8 @@ int session_doctor(int argc, char *argv[])
 			       log_program());
 			return 0;
 		default:
-			log_error("doctor: unknown option '%s'; see '%s doctor --help'", argv[optind - 1], log_program());
+			log_error("doctor: unknown option '%s'; see '%s doctor --help'", argv[optind - 1],
+				  log_program());
 			return 125;
 		}
 	}
@@ -307,7 +310,7 @@ int session_doctor(int argc, char *argv[])
 	json_object_set_new(root, "checks", jc);
 	list_profiles(&names);
 	jp = json_array();
-	STRV_FOREACH(n, names)
+	STRV_FOREACH (n, names)
 		json_array_append_new(jp, judge_profile(*n, &cg, checks[2].ok, landlock_abi()));
 	json_object_set_new(root, "profiles", jp);
 
@@ -330,7 +333,9 @@ int session_doctor(int argc, char *argv[])
 			const char *err = json_string_value(json_object_get(v, "error"));
 			bool runs = json_is_true(json_object_get(v, "runs"));
 			printf("  %-12s %s", json_string_value(json_object_get(v, "profile")),
-			       err ? "invalid: " : runs ? "runs" : "refused: needs");
+			       err    ? "invalid: "
+			       : runs ? "runs"
+				      : "refused: needs");
 			if (err)
 				printf("%s", err);
 			unsigned shown = 0;

@@ -24,7 +24,7 @@ static const char *arg_json_status = NULL;
 static bool arg_print_profile = false;
 static bool arg_dry_run = false;
 static int arg_verbosity = LOG_LEVEL_NOTICE;
-static ProfileOverrides arg_overrides = { 0 };
+static ProfileOverrides arg_overrides = {0};
 
 static void overrides_done(ProfileOverrides *o)
 {
@@ -104,31 +104,29 @@ static int parse_argv(int argc, char *argv[])
 		ARG_PIDS,
 		ARG_JSON_STATUS,
 	};
-	static const struct option options[] = {
-		{ "tenant", required_argument, NULL, ARG_TENANT },
-		{ "project", required_argument, NULL, ARG_PROJECT },
-		{ "user", required_argument, NULL, ARG_USER },
-		{ "profile", required_argument, NULL, 'p' },
-		{ "print-profile", no_argument, NULL, ARG_PRINT_PROFILE },
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "workdir", required_argument, NULL, 'w' },
-		{ "ro-bind", required_argument, NULL, ARG_RO_BIND },
-		{ "bind", required_argument, NULL, ARG_BIND },
-		{ "tmpfs", required_argument, NULL, ARG_TMPFS },
-		{ "env", required_argument, NULL, 'e' },
-		{ "net", required_argument, NULL, ARG_NET },
-		{ "allow", required_argument, NULL, ARG_ALLOW },
-		{ "memory", required_argument, NULL, ARG_MEMORY },
-		{ "cpu", required_argument, NULL, ARG_CPU },
-		{ "pids", required_argument, NULL, ARG_PIDS },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "json-status", required_argument, NULL, ARG_JSON_STATUS },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{}
-	};
+	static const struct option options[] = {{"tenant", required_argument, NULL, ARG_TENANT},
+						{"project", required_argument, NULL, ARG_PROJECT},
+						{"user", required_argument, NULL, ARG_USER},
+						{"profile", required_argument, NULL, 'p'},
+						{"print-profile", no_argument, NULL, ARG_PRINT_PROFILE},
+						{"dry-run", no_argument, NULL, 'n'},
+						{"workdir", required_argument, NULL, 'w'},
+						{"ro-bind", required_argument, NULL, ARG_RO_BIND},
+						{"bind", required_argument, NULL, ARG_BIND},
+						{"tmpfs", required_argument, NULL, ARG_TMPFS},
+						{"env", required_argument, NULL, 'e'},
+						{"net", required_argument, NULL, ARG_NET},
+						{"allow", required_argument, NULL, ARG_ALLOW},
+						{"memory", required_argument, NULL, ARG_MEMORY},
+						{"cpu", required_argument, NULL, ARG_CPU},
+						{"pids", required_argument, NULL, ARG_PIDS},
+						{"timeout", required_argument, NULL, 't'},
+						{"json-status", required_argument, NULL, ARG_JSON_STATUS},
+						{"quiet", no_argument, NULL, 'q'},
+						{"verbose", no_argument, NULL, 'v'},
+						{"help", no_argument, NULL, 'h'},
+						{"version", no_argument, NULL, 'V'},
+						{}};
 	ProfileOverrides *o = &arg_overrides;
 	int c, r;
 

@@ -52,7 +52,7 @@ enum {
 };
 
 /* Signals kdc-run passes on to the box (pid 1 passes them to the agent). */
-static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
+static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
 
 typedef struct Session {
 	const Plan *plan;
@@ -63,29 +63,29 @@ typedef struct Session {
 	bool box_started;
 
 	/* Admission (step 2) and settlement (step 10). */
-	const LedgerPlugin *lp;  /* the ledger plugin, loaded after clone */
-	Ledger *ledger;          /* NULL: budget degraded */
+	const LedgerPlugin *lp; /* the ledger plugin, loaded after clone */
+	Ledger *ledger;		/* NULL: budget degraded */
 	char tenant[LEDGER_NAME_MAX + 1];
 	bool admitted;
 	bool denied;
-	int64_t cost;            /* micro-units of plan->budget_unit */
+	int64_t cost; /* micro-units of plan->budget_unit */
 	bool priced;
 
-	CgroupSession *cgroup;   /* NULL: no session cgroup (degraded) */
+	CgroupSession *cgroup; /* NULL: no session cgroup (degraded) */
 
 	/* Egress (step 4). */
 	EgressPlan egress_plan;
-	Egress *egress;          /* NULL: no programs attached */
+	Egress *egress; /* NULL: no programs attached */
 	uint64_t egress_bytes, egress_allowed, egress_denied;
 	bool have_egress_stats;
-	char **egress_lines;     /* the same, formatted */
+	char **egress_lines; /* the same, formatted */
 	json_t *egress_first_denials;
 
 	/* Landlock (in the child, step 6). */
 	LandlockPlan landlock;
 	int landlock_enforced;
-	unsigned degraded;       /* Degrade bits actually taken (main thread) */
-	unsigned admit_degraded; /* ... by the admission thread */
+	unsigned degraded;	  /* Degrade bits actually taken (main thread) */
+	unsigned admit_degraded;  /* ... by the admission thread */
 	unsigned egress_degraded; /* ... by the egress thread */
 	CgroupStats stats;
 	bool have_stats;
@@ -96,8 +96,8 @@ typedef struct Session {
 	int agent_status; /* wait status of the agent */
 	int pid1_status;  /* wait status of pid 1 */
 	struct rusage rusage;
-	int notify_fd;         /* seccomp violations (kill mode), -EBADF if none */
-	int violation_nr;      /* the syscall that violated the policy, -1 if none */
+	int notify_fd;	  /* seccomp violations (kill mode), -EBADF if none */
+	int violation_nr; /* the syscall that violated the policy, -1 if none */
 	bool setup_failed;
 	bool exec_failed;
 	int error;
@@ -159,11 +159,11 @@ static int seccomp_install_listener_hook(const void *data)
 static SeccompOptions seccomp_options(const Plan *p)
 {
 	return (SeccompOptions){
-		.extra_deny = p->seccomp_deny,
-		.extra_allow = p->seccomp_allow,
-		.kill_on_violation = p->seccomp_kill,
-		.notify_on_violation = p->seccomp_kill, /* so kdc-run can name the syscall */
-		.allow_inet = true,
+	    .extra_deny = p->seccomp_deny,
+	    .extra_allow = p->seccomp_allow,
+	    .kill_on_violation = p->seccomp_kill,
+	    .notify_on_violation = p->seccomp_kill, /* so kdc-run can name the syscall */
+	    .allow_inet = true,
 	};
 }
 
@@ -178,7 +178,8 @@ static int check_controls(const Plan *p)
 		return log_error("[seccomp]: unknown system call '%s'", bad);
 	if (r == -EPERM)
 		return log_error("[seccomp] allow: '%s' is decided by an argument rule or fixed by the policy and "
-				 "cannot be opened", bad);
+				 "cannot be opened",
+				 bad);
 	if (r == -EEXIST)
 		return log_error("[seccomp]: '%s' is both allowed and denied", bad);
 	if (r < 0)
@@ -240,8 +241,7 @@ static int setup_egress(Session *s)
 		if (r < 0) {
 			/* the probe loads the programs again: only to explain */
 			(void) egress_probe(&why);
-			return log_error("cannot use network mode 'filtered': %s",
-					 why ? why : strerror(-r));
+			return log_error("cannot use network mode 'filtered': %s", why ? why : strerror(-r));
 		}
 		return 0;
 	}
@@ -365,8 +365,8 @@ static int landlock_hook(const void *data)
 	return r < 0 ? r : 0;
 }
 
-static const char *const limit_names[] = { "memory", "cpu", "pids" };
-static const unsigned limit_bits[] = { DEGRADE_MEMORY, DEGRADE_CPU, DEGRADE_PIDS };
+static const char *const limit_names[] = {"memory", "cpu", "pids"};
+static const unsigned limit_bits[] = {DEGRADE_MEMORY, DEGRADE_CPU, DEGRADE_PIDS};
 
 static bool limit_set(const Plan *p, unsigned bit)
 {
@@ -388,7 +388,7 @@ static bool limit_set(const Plan *p, unsigned bit)
 static int setup_cgroup(Session *s, const char *tenant)
 {
 	const Plan *p = s->plan;
-	CgroupLimits lim = { .memory = p->memory, .swap = p->swap, .cpu_millicores = p->cpu, .pids = p->pids };
+	CgroupLimits lim = {.memory = p->memory, .swap = p->swap, .cpu_millicores = p->cpu, .pids = p->pids};
 	_cleanup_free_ char *hint = NULL;
 	unsigned degraded = 0;
 	int r;
@@ -491,14 +491,14 @@ static int admit(Session *s, const char *command)
 {
 	const Plan *p = s->plan;
 	_cleanup_free_ char *path = NULL, *perr = NULL;
-	LedgerAdmitResult res = { 0 };
+	LedgerAdmitResult res = {0};
 	LedgerAdmitRequest req = {
-		.project = p->project,
-		.user = p->user,
-		.session_id = s->id,
-		.unit = p->budget_unit[0] ? p->budget_unit : "USD",
-		.create_tenant = true,
-		.command = command,
+	    .project = p->project,
+	    .user = p->user,
+	    .session_id = s->id,
+	    .unit = p->budget_unit[0] ? p->budget_unit : "USD",
+	    .create_tenant = true,
+	    .command = command,
 	};
 	char buf[64];
 	int r;
@@ -555,9 +555,10 @@ static int admit_job(Job *j)
 static int64_t actual_cost(const Session *s)
 {
 	const Plan *p = s->plan;
-	uint64_t cpu_usec = s->have_stats ? s->stats.cpu_usec
-					  : (uint64_t) (s->rusage.ru_utime.tv_sec + s->rusage.ru_stime.tv_sec) * USEC_PER_SEC +
-						    (uint64_t) (s->rusage.ru_utime.tv_usec + s->rusage.ru_stime.tv_usec);
+	uint64_t cpu_usec = s->have_stats
+				? s->stats.cpu_usec
+				: (uint64_t) (s->rusage.ru_utime.tv_sec + s->rusage.ru_stime.tv_sec) * USEC_PER_SEC +
+				      (uint64_t) (s->rusage.ru_utime.tv_usec + s->rusage.ru_stime.tv_usec);
 	uint64_t wall_usec = s->end_usec > s->start_usec ? s->end_usec - s->start_usec : 0;
 	unsigned __int128 c = (unsigned __int128) (uint64_t) p->price_cpu_s * cpu_usec / USEC_PER_SEC +
 			      (unsigned __int128) (uint64_t) p->price_wall_s * wall_usec / USEC_PER_SEC;
@@ -567,14 +568,14 @@ static int64_t actual_cost(const Session *s)
 static void settle(Session *s)
 {
 	LedgerSettleRequest req = {
-		.session_id = s->id,
-		.end_reason = s->reason,
-		.exit_status = s->exit_status,
-		.wall_usec = s->end_usec > s->start_usec ? s->end_usec - s->start_usec : 0,
-		.cpu_usec = s->have_stats ? s->stats.cpu_usec : 0,
-		.memory_peak = s->have_stats ? s->stats.memory_peak : 0,
-		.pids_peak = s->have_stats ? s->stats.pids_peak : 0,
-		.egress_bytes = s->have_egress_stats ? s->egress_bytes : 0,
+	    .session_id = s->id,
+	    .end_reason = s->reason,
+	    .exit_status = s->exit_status,
+	    .wall_usec = s->end_usec > s->start_usec ? s->end_usec - s->start_usec : 0,
+	    .cpu_usec = s->have_stats ? s->stats.cpu_usec : 0,
+	    .memory_peak = s->have_stats ? s->stats.memory_peak : 0,
+	    .pids_peak = s->have_stats ? s->stats.pids_peak : 0,
+	    .egress_bytes = s->have_egress_stats ? s->egress_bytes : 0,
 	};
 	int r;
 
@@ -681,8 +682,8 @@ static int watch(Session *s, const sigset_t *sigs)
 		return log_error_errno(negative_errno(), "cannot watch signals: %m");
 	if (s->plan->wall_usec != LIMIT_UNSET) {
 		struct itimerspec its = {
-			.it_value.tv_sec = (time_t)(s->plan->wall_usec / USEC_PER_SEC),
-			.it_value.tv_nsec = (long) (s->plan->wall_usec % USEC_PER_SEC) * 1000,
+		    .it_value.tv_sec = (time_t) (s->plan->wall_usec / USEC_PER_SEC),
+		    .it_value.tv_nsec = (long) (s->plan->wall_usec % USEC_PER_SEC) * 1000,
 		};
 		tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 		if (tfd < 0 || timerfd_settime(tfd, 0, &its, NULL) < 0)
@@ -691,12 +692,12 @@ static int watch(Session *s, const sigset_t *sigs)
 
 	for (;;) {
 		struct pollfd pfd[6] = {
-			{ .fd = s->box.pidfd, .events = POLLIN },
-			{ .fd = sfd, .events = POLLIN },
-			{ .fd = msg_open ? s->box.msg_fd : -1, .events = POLLIN },
-			{ .fd = tfd, .events = POLLIN },
-			{ .fd = s->notify_fd, .events = POLLIN },
-			{ .fd = s->egress ? egress_event_fd(s->egress) : -1, .events = POLLIN },
+		    {.fd = s->box.pidfd, .events = POLLIN},
+		    {.fd = sfd, .events = POLLIN},
+		    {.fd = msg_open ? s->box.msg_fd : -1, .events = POLLIN},
+		    {.fd = tfd, .events = POLLIN},
+		    {.fd = s->notify_fd, .events = POLLIN},
+		    {.fd = s->egress ? egress_event_fd(s->egress) : -1, .events = POLLIN},
 		};
 
 		if (poll(pfd, ARRAY_SIZE(pfd), -1) < 0) {
@@ -811,8 +812,8 @@ static void decide(Session *s)
 		if (s->exit_status != 0 && s->have_stats && s->stats.pids_events_max > 0) {
 			/* the agent failed after forks were refused at pids.max */
 			s->reason = "pids";
-			log_notice("exited: status %d after reaching the pids limit %" PRIu64
-				   " (%" PRIu64 " forks refused)",
+			log_notice("exited: status %d after reaching the pids limit %" PRIu64 " (%" PRIu64
+				   " forks refused)",
 				   s->exit_status, s->plan->pids, s->stats.pids_events_max);
 			return;
 		}
@@ -857,8 +858,9 @@ static int write_json_status(const Session *s, const char *path)
 	if (s->have_stats) {
 		/* The session cgroup saw every process of the box. */
 		json_object_set_new(o, "cpu_seconds", json_real((double) s->stats.cpu_usec / 1e6));
-		json_object_set_new(o, "memory_peak", s->stats.has_memory ? json_integer((json_int_t) s->stats.memory_peak)
-									  : json_null());
+		json_object_set_new(o, "memory_peak",
+				    s->stats.has_memory ? json_integer((json_int_t) s->stats.memory_peak)
+							: json_null());
 		json_object_set_new(o, "pids_peak",
 				    s->stats.has_pids ? json_integer((json_int_t) s->stats.pids_peak) : json_null());
 		json_object_set_new(o, "throttled_seconds",
@@ -880,7 +882,8 @@ static int write_json_status(const Session *s, const char *path)
 				json_array_append_new(d, json_string(degrade_to_string(bit)));
 		json_object_set_new(o, "degraded", d);
 	}
-	json_object_set_new(o, "egress_bytes", s->have_egress_stats ? json_integer((json_int_t) s->egress_bytes) : json_null());
+	json_object_set_new(o, "egress_bytes",
+			    s->have_egress_stats ? json_integer((json_int_t) s->egress_bytes) : json_null());
 	json_object_set_new(o, "egress_allowed",
 			    s->have_egress_stats ? json_integer((json_int_t) s->egress_allowed) : json_null());
 	json_object_set_new(o, "egress_denied",
@@ -890,8 +893,10 @@ static int write_json_status(const Session *s, const char *path)
 	json_object_set_new(o, "network", json_string(net_mode_to_string(s->plan->net)));
 	if (s->priced) {
 		char b[64];
-		json_object_set_new(o, "cost", json_string(units_format_amount(b, sizeof(b), s->cost,
-									     s->plan->budget_unit[0] ? s->plan->budget_unit : "USD")));
+		json_object_set_new(
+		    o, "cost",
+		    json_string(units_format_amount(b, sizeof(b), s->cost,
+						    s->plan->budget_unit[0] ? s->plan->budget_unit : "USD")));
 	} else
 		json_object_set_new(o, "cost", json_null());
 	json_object_set_new(o, "tenant", s->tenant[0] ? json_string(s->tenant) : json_null());
@@ -935,18 +940,18 @@ static void audit_egress(Session *s)
 	recs = calloc(n, sizeof(AuditRecord));
 	if (!recs)
 		return (void) log_oom();
-	STRV_FOREACH(l, s->egress_lines) {
+	STRV_FOREACH (l, s->egress_lines) {
 		recs[i] = (AuditRecord){
-			.tenant = s->tenant,
-			.project = s->plan->project,
-			.user = s->plan->user,
-			.session = s->id,
-			.actor = "bpf",
-			.action = "egress",
-			.object = strchr(*l, ' ') ? strchr(*l, ' ') + 1 : *l,
-			.decision = startswith(*l, "allow") ? "allow" : "deny",
-			.rule = net_mode_to_string(s->plan->net),
-			.reason = *l,
+		    .tenant = s->tenant,
+		    .project = s->plan->project,
+		    .user = s->plan->user,
+		    .session = s->id,
+		    .actor = "bpf",
+		    .action = "egress",
+		    .object = strchr(*l, ' ') ? strchr(*l, ' ') + 1 : *l,
+		    .decision = startswith(*l, "allow") ? "allow" : "deny",
+		    .rule = net_mode_to_string(s->plan->net),
+		    .reason = *l,
 		};
 		i++;
 	}
@@ -971,10 +976,10 @@ int session_main(const char *profile, const ProfileOverrides *o, bool print_prof
 	_cleanup_free_ char *error = NULL, *command = NULL;
 	_cleanup_strv_free_ char **envp = NULL;
 	_cleanup_seccomp_program_free_ SeccompProgram *seccomp = NULL;
-	Session s = { .box = { .pidfd = -EBADF, .msg_fd = -EBADF }, .notify_fd = -EBADF, .violation_nr = -1 };
-	Job admission = { .s = &s, .fn = admit_job }, egress = { .s = &s, .fn = egress_job };
-	BoxConfig c = { .cgroup_fd = -EBADF };
-	BoxError err = { 0 };
+	Session s = {.box = {.pidfd = -EBADF, .msg_fd = -EBADF}, .notify_fd = -EBADF, .violation_nr = -1};
+	Job admission = {.s = &s, .fn = admit_job}, egress = {.s = &s, .fn = egress_job};
+	BoxConfig c = {.cgroup_fd = -EBADF};
+	BoxError err = {0};
 	sigset_t sigs;
 	int r;
 
@@ -995,7 +1000,7 @@ int session_main(const char *profile, const ProfileOverrides *o, bool print_prof
 		if (plan->allow) {
 			/* names are resolved now and pinned for the run */
 			_cleanup_free_ char *bad = NULL, *text = NULL;
-			EgressPlan ep = { 0 };
+			EgressPlan ep = {0};
 			r = egress_plan_parse(plan->allow, &ep, &bad);
 			if (r < 0) {
 				log_error("[network] allow: '%s': %s", bad ? bad : "?", egress_plan_why(r));

@@ -12,10 +12,10 @@
  * (always negative) so callers can write `return log_error_errno(r, ...)`. */
 
 enum {
-	LOG_LEVEL_QUIET = 0,   /* --quiet: errors only */
-	LOG_LEVEL_NOTICE = 1,  /* default: errors, warnings, end reason */
-	LOG_LEVEL_INFO = 2,    /* --verbose */
-	LOG_LEVEL_DEBUG = 3,   /* --verbose --verbose */
+	LOG_LEVEL_QUIET = 0,  /* --quiet: errors only */
+	LOG_LEVEL_NOTICE = 1, /* default: errors, warnings, end reason */
+	LOG_LEVEL_INFO = 2,   /* --verbose */
+	LOG_LEVEL_DEBUG = 3,  /* --verbose --verbose */
 };
 
 void log_set_program(const char *name);

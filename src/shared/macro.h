@@ -23,27 +23,27 @@
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 
-#define TAKE_PTR(p)                          \
-	({                                   \
-		__typeof__(p) _p_ = (p);     \
-		(p) = NULL;                  \
-		_p_;                         \
+#define TAKE_PTR(p)                      \
+	({                               \
+		__typeof__(p) _p_ = (p); \
+		(p) = NULL;              \
+		_p_;                     \
 	})
-#define TAKE_FD(fd)                          \
-	({                                   \
-		int _fd_ = (fd);             \
-		(fd) = -EBADF;               \
-		_fd_;                        \
+#define TAKE_FD(fd)              \
+	({                       \
+		int _fd_ = (fd); \
+		(fd) = -EBADF;   \
+		_fd_;            \
 	})
 
 /* Define a cleanup function for a pointer type whose destructor takes the
  * pointer itself: DEFINE_TRIVIAL_CLEANUP_FUNC(FILE *, fclose) gives
  * fclosep(FILE **). */
-#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)          \
-	static inline void func##p(type *p)              \
-	{                                                \
-		if (*p)                                  \
-			(void) func(*p);                 \
+#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func) \
+	static inline void func##p(type *p)     \
+	{                                       \
+		if (*p)                         \
+			(void) func(*p);        \
 	}
 
 static inline void freep(void *p)

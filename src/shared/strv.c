@@ -49,7 +49,7 @@ int strv_extend(char ***l, const char *s)
 
 int strv_extend_strv(char ***l, char *const *other)
 {
-	STRV_FOREACH(s, other) {
+	STRV_FOREACH (s, other) {
 		int r = strv_extend(l, *s);
 		if (r < 0)
 			return r;
@@ -71,7 +71,7 @@ char **strv_copy(char *const *l)
 
 bool strv_contains(char *const *l, const char *s)
 {
-	STRV_FOREACH(i, l)
+	STRV_FOREACH (i, l)
 		if (streq(*i, s))
 			return true;
 	return false;
@@ -107,13 +107,13 @@ char *strv_join(char *const *l, const char *sep)
 	size_t len = 1, sl = strlen(sep);
 	char *r, *p;
 
-	STRV_FOREACH(s, l)
+	STRV_FOREACH (s, l)
 		len += strlen(*s) + sl;
 	r = p = malloc(len);
 	if (!r)
 		return NULL;
 	*p = 0;
-	STRV_FOREACH(s, l) {
+	STRV_FOREACH (s, l) {
 		if (s != l) {
 			memcpy(p, sep, sl);
 			p += sl;

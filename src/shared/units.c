@@ -19,7 +19,7 @@ static int parse_decimal(const char **p, unsigned frac_digits, uint64_t *ret)
 	unsigned n_int = 0, n_frac = 0;
 
 	while (isdigit((unsigned char) *s)) {
-		if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, (uint64_t)(*s - '0'), &v))
+		if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, (uint64_t) (*s - '0'), &v))
 			return -ERANGE;
 		s++;
 		n_int++;
@@ -29,7 +29,7 @@ static int parse_decimal(const char **p, unsigned frac_digits, uint64_t *ret)
 		while (isdigit((unsigned char) *s)) {
 			if (n_frac < frac_digits) {
 				if (__builtin_mul_overflow(v, 10, &v) ||
-				    __builtin_add_overflow(v, (uint64_t)(*s - '0'), &v))
+				    __builtin_add_overflow(v, (uint64_t) (*s - '0'), &v))
 					return -ERANGE;
 			} else if (*s != '0')
 				return -EINVAL; /* more precision than we can hold exactly */
@@ -75,8 +75,8 @@ int units_parse_uint64(const char *s, uint64_t *ret)
 
 int units_parse_bool(const char *s, bool *ret)
 {
-	static const char *const yes[] = { "1", "yes", "true", "on" };
-	static const char *const no[] = { "0", "no", "false", "off" };
+	static const char *const yes[] = {"1", "yes", "true", "on"};
+	static const char *const no[] = {"0", "no", "false", "off"};
 
 	for (size_t i = 0; i < ARRAY_SIZE(yes); i++)
 		if (strcasecmp(s, yes[i]) == 0) {
@@ -102,9 +102,8 @@ int units_parse_size(const char *s, bool allow_max, uint64_t *ret)
 		const char *suffix;
 		unsigned shift;
 	} table[] = {
-		{ "", 0 },     { "B", 0 },    { "K", 10 },   { "KB", 10 },  { "KiB", 10 }, { "M", 20 },
-		{ "MB", 20 },  { "MiB", 20 }, { "G", 30 },   { "GB", 30 },  { "GiB", 30 }, { "T", 40 },
-		{ "TB", 40 },  { "TiB", 40 },
+	    {"", 0},	 {"B", 0},  {"K", 10},	{"KB", 10},  {"KiB", 10}, {"M", 20},  {"MB", 20},
+	    {"MiB", 20}, {"G", 30}, {"GB", 30}, {"GiB", 30}, {"T", 40},	  {"TB", 40}, {"TiB", 40},
 	};
 	const char *p = s;
 	uint64_t v;
@@ -162,18 +161,18 @@ int units_parse_duration(const char *s, bool allow_max, uint64_t *ret_usec)
 		const char *suffix;
 		uint64_t usec;
 	} table[] = {
-		/* longest first so "ms" is not read as "m" */
-		{ "usec", 1 },
-		{ "us", 1 },
-		{ "msec", USEC_PER_MSEC },
-		{ "ms", USEC_PER_MSEC },
-		{ "sec", USEC_PER_SEC },
-		{ "s", USEC_PER_SEC },
-		{ "min", 60 * USEC_PER_SEC },
-		{ "m", 60 * USEC_PER_SEC },
-		{ "h", 3600 * USEC_PER_SEC },
-		{ "d", 86400 * USEC_PER_SEC },
-		{ "w", 7 * 86400 * USEC_PER_SEC },
+	    /* longest first so "ms" is not read as "m" */
+	    {"usec", 1},
+	    {"us", 1},
+	    {"msec", USEC_PER_MSEC},
+	    {"ms", USEC_PER_MSEC},
+	    {"sec", USEC_PER_SEC},
+	    {"s", USEC_PER_SEC},
+	    {"min", 60 * USEC_PER_SEC},
+	    {"m", 60 * USEC_PER_SEC},
+	    {"h", 3600 * USEC_PER_SEC},
+	    {"d", 86400 * USEC_PER_SEC},
+	    {"w", 7 * 86400 * USEC_PER_SEC},
 	};
 	const char *p = s;
 	uint64_t total = 0;
@@ -201,7 +200,7 @@ int units_parse_duration(const char *s, bool allow_max, uint64_t *ret_usec)
 		if (!*p) {
 			if (any)
 				return -EINVAL; /* "1m30" is ambiguous */
-			part = v; /* bare number: seconds, already scaled by 10^6 */
+			part = v;		/* bare number: seconds, already scaled by 10^6 */
 		} else {
 			for (i = 0; i < ARRAY_SIZE(table); i++) {
 				size_t l = strlen(table[i].suffix);
@@ -320,7 +319,7 @@ int units_parse_micro(const char *s, bool allow_negative, int64_t *ret)
 
 char *units_format_micro(char *buf, size_t len, int64_t v)
 {
-	uint64_t a = v < 0 ? (uint64_t)(-(v + 1)) + 1 : (uint64_t) v;
+	uint64_t a = v < 0 ? (uint64_t) (-(v + 1)) + 1 : (uint64_t) v;
 	char frac[8];
 	int n = 6;
 
@@ -357,7 +356,7 @@ int units_parse_amount(const char *s, bool allow_negative, int64_t *ret_micro, c
 	 * letter (so "3600cpu-s" splits as 3600 / "cpu-s"). */
 	for (u = s; *u && (isdigit((unsigned char) *u) || *u == '.' || *u == '-' || *u == '+'); u++)
 		;
-	n = (size_t)(u - s);
+	n = (size_t) (u - s);
 	if (n == 0 || n >= sizeof(num))
 		return -EINVAL;
 	memcpy(num, s, n);

@@ -69,7 +69,7 @@ static int do_write(const char *path)
 
 static int do_connect(int family, int type, const char *addr, const char *port)
 {
-	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_storage ss = {0};
 	socklen_t len;
 	int fd = socket(family, type | SOCK_CLOEXEC, 0);
 
@@ -95,7 +95,7 @@ static int do_connect(int family, int type, const char *addr, const char *port)
 
 static int do_unix(const char *name, bool abstract)
 {
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
 	socklen_t len;
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
@@ -104,7 +104,7 @@ static int do_unix(const char *name, bool abstract)
 	if (abstract) {
 		a.sun_path[0] = 0;
 		strncpy(a.sun_path + 1, name, sizeof(a.sun_path) - 2);
-		len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(name));
+		len = (socklen_t) (offsetof(struct sockaddr_un, sun_path) + 1 + strlen(name));
 	} else {
 		strncpy(a.sun_path, name, sizeof(a.sun_path) - 1);
 		len = sizeof(a);
@@ -132,8 +132,8 @@ static int do_fds(void)
 static int do_status(void)
 {
 	/* The lines of /proc/self/status the privilege tests look at. */
-	static const char *const keys[] = { "Uid:", "Gid:", "CapInh:", "CapPrm:", "CapEff:", "CapBnd:", "CapAmb:",
-					    "NoNewPrivs:", "Seccomp:", NULL };
+	static const char *const keys[] = {
+	    "Uid:", "Gid:", "CapInh:", "CapPrm:", "CapEff:", "CapBnd:", "CapAmb:", "NoNewPrivs:", "Seccomp:", NULL};
 	char line[256];
 	FILE *f = fopen("/proc/self/status", "re");
 	if (!f)
@@ -196,7 +196,7 @@ int main(int argc, char *argv[])
 	}
 	if (streq_(cmd, "vm-read") && a1) {
 		char buf[8];
-		struct iovec l = { buf, sizeof(buf) }, r = { (void *) 0x400000, sizeof(buf) };
+		struct iovec l = {buf, sizeof(buf)}, r = {(void *) 0x400000, sizeof(buf)};
 		return report((int) process_vm_readv(atoi(a1), &l, 1, &r, 1, 0));
 	}
 	if (streq_(cmd, "tiocsti")) {
@@ -237,7 +237,7 @@ int main(int argc, char *argv[])
 	if (streq_(cmd, "udp4") && a1 && a2)
 		return do_connect(AF_INET, SOCK_DGRAM, a1, a2);
 	if (streq_(cmd, "bind4") && a1 && a2) {
-		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t) atoi(a2)) };
+		struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t) atoi(a2))};
 		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (fd < 0)
 			return report(-1);

@@ -560,23 +560,26 @@ START_TEST(value_errors)
 	    {"[network]\nmode = open\n",
 	     "invalid value 'open' for 'mode' in [network]: expected none, proxy or filtered"},
 	    {"[network]\nallow = example.com:\n", "invalid value 'example.com:' for 'allow' in [network]: expected "
-						 "HOST[:PORT], *.domain[:PORT], CIDR[:PORT] or [IPv6][:PORT]"},
+						  "HOST[:PORT], *.domain[:PORT], CIDR[:PORT] or [IPv6][:PORT]"},
 	    {"[network]\nallow = example.com:0\n", "invalid value 'example.com:0' for 'allow' in [network]: expected "
 						   "HOST[:PORT], *.domain[:PORT], CIDR[:PORT] or [IPv6][:PORT]"},
-	    {"[network]\nallow = example.com:65536\n", "invalid value 'example.com:65536' for 'allow' in [network]: "
-						       "expected HOST[:PORT], *.domain[:PORT], CIDR[:PORT] or [IPv6][:PORT]"},
-	    {"[network]\nallow = bad_host.com:443\n", "invalid value 'bad_host.com:443' for 'allow' in [network]: "
-						      "expected HOST[:PORT], *.domain[:PORT], CIDR[:PORT] or [IPv6][:PORT]"},
+	    {"[network]\nallow = example.com:65536\n",
+	     "invalid value 'example.com:65536' for 'allow' in [network]: "
+	     "expected HOST[:PORT], *.domain[:PORT], CIDR[:PORT] or [IPv6][:PORT]"},
+	    {"[network]\nallow = bad_host.com:443\n",
+	     "invalid value 'bad_host.com:443' for 'allow' in [network]: "
+	     "expected HOST[:PORT], *.domain[:PORT], CIDR[:PORT] or [IPv6][:PORT]"},
 	    {"[network]\nallow = fd00::1::443\n", "invalid value 'fd00::1::443' for 'allow' in [network]: expected "
-						 "HOST[:PORT], *.domain[:PORT], CIDR[:PORT] or [IPv6][:PORT]"},
+						  "HOST[:PORT], *.domain[:PORT], CIDR[:PORT] or [IPv6][:PORT]"},
 	    {"[network]\nallow = 198.51.100.7/24:443\n",
 	     "invalid value '198.51.100.7/24:443' for 'allow' in [network]: expected HOST[:PORT], *.domain[:PORT], "
 	     "CIDR[:PORT] or [IPv6][:PORT]"},
 	    {"[network]\nallow = 198.51.100.0/33:443\n",
 	     "invalid value '198.51.100.0/33:443' for 'allow' in [network]: expected HOST[:PORT], *.domain[:PORT], "
 	     "CIDR[:PORT] or [IPv6][:PORT]"},
-	    {"[network]\nallow = [fd00::/129]:443\n", "invalid value '[fd00::/129]:443' for 'allow' in [network]: "
-						      "expected HOST[:PORT], *.domain[:PORT], CIDR[:PORT] or [IPv6][:PORT]"},
+	    {"[network]\nallow = [fd00::/129]:443\n",
+	     "invalid value '[fd00::/129]:443' for 'allow' in [network]: "
+	     "expected HOST[:PORT], *.domain[:PORT], CIDR[:PORT] or [IPv6][:PORT]"},
 	    {"[seccomp]\ndeny = open,close\n", "invalid value 'open,close' for 'deny' in [seccomp]: expected syscall "
 					       "names such as ptrace, separated by blanks"},
 	    {"[seccomp]\non_violation = log\n",
@@ -1069,7 +1072,8 @@ START_TEST(override_errors)
 	    {{.env = bad_keep}, -EINVAL, "--env: invalid variable name 'A B': expected a variable name such as LANG"},
 	    {{.allow = bad_allow},
 	     -EINVAL,
-	     "--allow: invalid destination 'nope:0': expected HOST[:PORT], *.domain[:PORT], CIDR[:PORT] or [IPv6][:PORT]"},
+	     "--allow: invalid destination 'nope:0': expected HOST[:PORT], *.domain[:PORT], CIDR[:PORT] or "
+	     "[IPv6][:PORT]"},
 	};
 
 	put_profile("t", "");
