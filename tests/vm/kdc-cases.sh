@@ -95,6 +95,24 @@ kdc_run_pid() {
 	return 1
 }
 
+# kc_reap MARK: SIGKILL what a failed case left: the processes marked MARK
+# (prefix) and the kdc-runs started with it. Only ever our own: the markers
+# carry this script's pid.
+kc_reap() {
+	for _d in /proc/[0-9]*; do
+		_c=""
+		{ read -r _c <"$_d/comm"; } 2>/dev/null
+		case $_c in
+		kdc-run) _f=cmdline ;;
+		cg-hog | sh | sleep) _f=environ ;;
+		*) continue ;;
+		esac
+		_e=""
+		{ IFS= read -r _e <"$_d/$_f"; } 2>/dev/null
+		case $_e in *"KDC_MARK=$1"*) kill -KILL "${_d#/proc/}" 2>/dev/null ;; esac
+	done
+}
+
 # SigIgn of a pid has SIGTERM (bit 15)?
 ignores_term() {
 	while IFS= read -r _l; do
@@ -288,6 +306,7 @@ kc_timeouts_check() {
 		like "$(cat "$KO/to-$_t.err")" "kdc-run: killed: timeout 5s reached$" "$P: ... and kdc-run says so on stderr"
 		marked "$KC_ID-$WHO-to-$_t"
 		is "$_n" 0 "$P: ... no process of the $_t agent is left"
+		kc_reap "$KC_ID-$WHO-to-$_t"
 	done
 }
 
@@ -330,6 +349,7 @@ kc_daemons() {
 		"$P: $_runs kdc-run runs of a daemon-leaving agent exit with its status (0 or 1)"
 	marked "$_m"
 	is "$_n" 0 "$P: ... and none of the $_runs daemons is left"
+	kc_reap "$_m"
 	if [ -n "$CGBASE" ]; then
 		ok "$P: ... nor any cgroup (no $CGBASE/kdc.slice/$KT-d)" test ! -e "$CGBASE/kdc.slice/$KT-d"
 	fi
@@ -348,11 +368,17 @@ kc_sigkill() {
 	if [ -n "$CGBASE" ]; then
 		for _d in "$CGBASE/kdc.slice/$KT-k"/*/; do [ -d "$_d" ] && _cg=${_d%/}; done
 	fi
-	[ -n "$_kp" ] && kill -KILL "$_kp"
-	wait "$_bg"
-	_rc=$?
-	wait_marked "$_m" 30 0
+	if [ -n "$_kp" ]; then
+		kill -KILL "$_kp"
+		wait "$_bg"
+		_rc=$?
+		wait_marked "$_m" 30 0
+	else
+		_rc=none _n=-
+	fi
 	is "$_rc $_n" "137 0" "$P: SIGKILL of kdc-run (exit 137) kills the box: none of the 4 processes is left"
+	kc_reap "$_m"
+	wait "$_bg"
 	[ -n "$CGBASE" ] || return 0
 	_pop=""
 	{ while read -r _k _v; do [ "$_k" = populated ] && _pop=$_v; done <"$_cg/cgroup.events"; } 2>/dev/null
@@ -362,3 +388,6 @@ kc_sigkill() {
 	is "$_rc $(test -e "$_cg" && echo left || echo gone) $(test -e "$CGBASE/kdc.slice/$KT-k" && echo left || echo gone)" \
 		"0 gone gone" "$P: ... the next kdc-run of the tenant removes it (leftover sweep)"
 }
+
+# Whatever a failed case left behind goes when the script ends.
+add_cleanup "kc_reap '$KC_ID-'"
