@@ -3,10 +3,10 @@
 # kdc-run's wall clock and teardown on this host, as root and as nobody
 # (TESTING.md "Resources", "Teardown"; DESIGN.md "End reasons and exit
 # status"): 5 s timeouts of a plain, a SIGTERM-ignoring and a self-stopping
-# agent end with reason timeout at 5 +- 0.5 s; 100 runs of an agent that
-# leaves a double-forked setsid daemon behind leave no process and no cgroup;
-# SIGKILL of kdc-run kills the box, and the orphaned session cgroup goes at the
-# next run.
+# agent end with reason timeout at 5 +- 0.5 s; a 1M tmpfs fills up with
+# ENOSPC at 1 MiB; 100 runs of an agent that leaves a double-forked setsid
+# daemon behind leave no process and no cgroup; SIGKILL of kdc-run kills the
+# box, and the orphaned session cgroup goes at the next run.
 #
 # None of this needs the memory, pids or cpu controllers, so it runs wherever
 # kdc-run does, with the default profile (which degrades the limits a hybrid
@@ -73,6 +73,12 @@ for u in root nobody; do
 	kc_timeouts_check 550
 done
 wait
+
+# A tmpfs size needs no controller either.
+for u in root nobody; do
+	as_user $u
+	kc_tmpfs
+done
 
 # Teardown.
 for u in root nobody; do
