@@ -4,12 +4,23 @@
  *   cg-hog mem SIZE          touch SIZE bytes of memory; prints allocated=BYTES
  *   cg-hog fork N            fork N sleeping children, print forked=, failed=,
  *                            errno= lines, kill them
- *   cg-hog bomb              a fork bomb: every process forks for ever
+ *   cg-hog bomb [SEC]        a fork bomb: every process forks for ever; with
+ *                            SEC the first one stops after SEC seconds, prints
+ *                            forked=, failed=, errno= and exits 1 when a fork
+ *                            failed (an agent that fails at pids.max), else 0
  *   cg-hog spin SEC PROCS    PROCS processes busy-loop for SEC wall seconds
- *   cg-hog daemons N         N double-forked setsid daemons that sleep for
- *                            ever; prints daemon=PID for each, then exits */
+ *   cg-hog daemons N [EXIT|pause]
+ *                            N double-forked setsid daemons that sleep for
+ *                            ever; prints daemon=PID for each, then exits
+ *                            with EXIT (default 0), or with "pause" stays
+ *                            (ignoring SIGTERM and SIGHUP)
+ *   cg-hog fill PATH SIZE... writes SIZE bytes of zeros into each file PATH;
+ *                            prints PATH=BYTES ERRNO-NAME|none for each
+ *
+ * Arguments after these are ignored: tests put markers there. */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,12 +99,40 @@ static int forks(int n)
 	return 0;
 }
 
-_Noreturn static void bomb(void)
+_Noreturn static void bomb_forever(void)
 {
-	printf("bomb=%d\n", (int) getpid());
-	fflush(stdout);
 	for (;;)
 		(void) fork();
+}
+
+static int bomb(double sec)
+{
+	int forked = 0, failed = 0, first_errno = 0;
+	double end;
+
+	printf("bomb=%d\n", (int) getpid());
+	fflush(stdout);
+	if (sec <= 0)
+		bomb_forever();
+	/* The leader keeps forking bombers until SEC have passed. */
+	end = now() + sec;
+	while (now() < end) {
+		pid_t p = fork();
+		if (p == 0)
+			bomb_forever();
+		if (p > 0)
+			forked++;
+		else {
+			if (!first_errno)
+				first_errno = errno;
+			failed++;
+		}
+	}
+	printf("forked=%d\nfailed=%d\nerrno=%s\n", forked, failed,
+	       first_errno == EAGAIN ? "EAGAIN"
+	       : first_errno	     ? strerror(first_errno)
+				     : "none");
+	return failed > 0;
 }
 
 static int spin(double sec, int procs)
@@ -109,7 +148,7 @@ static int spin(double sec, int procs)
 	return 0;
 }
 
-static int daemons(int n)
+static int daemons(int n, const char *then)
 {
 	int fds[2];
 
@@ -145,6 +184,38 @@ static int daemons(int n)
 			return 1;
 		printf("daemon=%d\n", (int) d);
 	}
+	if (then && !strcmp(then, "pause")) {
+		fflush(stdout);
+		signal(SIGTERM, SIG_IGN);
+		signal(SIGHUP, SIG_IGN);
+		for (;;)
+			pause();
+	}
+	return then ? atoi(then) : 0;
+}
+
+static int fill(int n, char **args)
+{
+	static char buf[64 << 10];
+
+	for (int i = 0; i + 1 < n; i += 2) {
+		unsigned long long want = parse_size(args[i + 1]), done = 0;
+		int fd = open(args[i], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), err = 0;
+
+		if (fd < 0)
+			err = errno;
+		while (!err && done < want) {
+			size_t len = want - done < sizeof buf ? (size_t) (want - done) : sizeof buf;
+			ssize_t w = write(fd, buf, len);
+			if (w < 0)
+				err = errno;
+			else
+				done += (unsigned long long) w;
+		}
+		if (fd >= 0 && close(fd) < 0 && !err)
+			err = errno;
+		printf("%s=%llu %s\n", args[i], done, err ? strerrorname_np(err) : "none");
+	}
 	return 0;
 }
 
@@ -156,11 +227,14 @@ int main(int argc, char **argv)
 	if (argc >= 3 && !strcmp(argv[1], "fork"))
 		return forks(atoi(argv[2]));
 	if (argc >= 2 && !strcmp(argv[1], "bomb"))
-		bomb();
+		return bomb(argc >= 3 ? atof(argv[2]) : 0);
 	if (argc >= 4 && !strcmp(argv[1], "spin"))
 		return spin(atof(argv[2]), atoi(argv[3]));
 	if (argc >= 3 && !strcmp(argv[1], "daemons"))
-		return daemons(atoi(argv[2]));
-	fprintf(stderr, "usage: cg-hog mem SIZE | fork N | bomb | spin SEC PROCS | daemons N\n");
+		return daemons(atoi(argv[2]), argc >= 4 ? argv[3] : NULL);
+	if (argc >= 4 && !strcmp(argv[1], "fill"))
+		return fill(argc - 2, argv + 2);
+	fprintf(stderr, "usage: cg-hog mem SIZE | fork N | bomb [SEC] | spin SEC PROCS | daemons N [EXIT|pause] | "
+			"fill PATH SIZE...\n");
 	return 2;
 }
