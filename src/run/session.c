@@ -419,7 +419,8 @@ static int setup_cgroup(Session *s, const char *tenant)
 			    hint ? hint : strerror(-r));
 		return 0;
 	}
-	return log_error("cannot create the session cgroup: %s", hint ? hint : strerror(-r));
+	snprintf(s->message, sizeof(s->message), "cannot create the session cgroup: %s", hint ? hint : strerror(-r));
+	return log_error("%s", s->message);
 }
 
 /* The ledger's rule for scope names (LEDGER_NAME_MAX, [A-Za-z0-9][A-Za-z0-9._-]*),
@@ -681,12 +682,15 @@ static int watch(Session *s, const sigset_t *sigs)
 	if (sfd < 0)
 		return log_error_errno(negative_errno(), "cannot watch signals: %m");
 	if (s->plan->wall_usec != LIMIT_UNSET) {
+		/* From the session's start, not from now: the clone and the
+		 * admission count against the wall clock too. */
+		uint64_t deadline = s->start_usec + s->plan->wall_usec;
 		struct itimerspec its = {
-		    .it_value.tv_sec = (time_t) (s->plan->wall_usec / USEC_PER_SEC),
-		    .it_value.tv_nsec = (long) (s->plan->wall_usec % USEC_PER_SEC) * 1000,
+		    .it_value.tv_sec = (time_t) (deadline / USEC_PER_SEC),
+		    .it_value.tv_nsec = (long) (deadline % USEC_PER_SEC) * 1000,
 		};
 		tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-		if (tfd < 0 || timerfd_settime(tfd, 0, &its, NULL) < 0)
+		if (tfd < 0 || timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
 			return log_error_errno(negative_errno(), "cannot arm the wall-clock timer: %m");
 	}
 
@@ -961,6 +965,27 @@ static void audit_egress(Session *s)
 				s->lp->errmsg(s->ledger));
 }
 
+/* --json-status for a run that ended before it had a plan: every end writes
+ * the object (DESIGN.md), even this one. */
+static int write_json_early(const char *path, const char *message)
+{
+	json_t *o = json_pack("{s:s, s:i, s:n, s:s}", "reason", "error", "exit_status", EXIT_ERROR, "session",
+			      "message", message);
+	_cleanup_free_ char *text = NULL;
+	int r;
+
+	if (!o)
+		return log_oom();
+	text = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
+	json_decref(o);
+	if (!text)
+		return log_oom();
+	r = write_file_atomic(path, text, strlen(text), 0644);
+	if (r < 0)
+		return log_error_errno(r, "cannot write --json-status file '%s': %m", path);
+	return 0;
+}
+
 /* Ends a session that did not get as far as running the agent. */
 static int fail(Session *s, const char *reason, int status)
 {
@@ -989,6 +1014,8 @@ int session_main(const char *profile, const ProfileOverrides *o, bool print_prof
 	r = profile_load(profile, o, &plan, &error);
 	if (r < 0) {
 		log_error("%s", error ? error : strerror(-r));
+		if (json_status)
+			(void) write_json_early(json_status, error ? error : strerror(-r));
 		return EXIT_ERROR;
 	}
 	if (print_profile) {
@@ -1016,8 +1043,11 @@ int session_main(const char *profile, const ProfileOverrides *o, bool print_prof
 		}
 		return 0;
 	}
-	if (check_controls(plan) < 0)
+	if (check_controls(plan) < 0) {
+		if (json_status)
+			(void) write_json_early(json_status, "a control of the plan cannot be applied (see stderr)");
 		return EXIT_ERROR;
+	}
 	STEP("plan");
 	if (dry_run) {
 		log_info("plan is valid; not running (--dry-run)");
@@ -1029,16 +1059,20 @@ int session_main(const char *profile, const ProfileOverrides *o, bool print_prof
 	r = session_new_id(s.id);
 	if (r < 0) {
 		log_error_errno(r, "cannot create a session id: %m");
-		return EXIT_ERROR;
+		fail(&s, "error", EXIT_ERROR);
+		goto finish;
 	}
 	command = strv_join(plan->argv, " ");
 	if (!command || box_build_env(plan, environ, &envp) < 0) {
 		log_oom();
-		return EXIT_ERROR;
+		fail(&s, "error", EXIT_ERROR);
+		goto finish;
 	}
 
-	if (pick_tenant(&s) < 0)
-		return EXIT_ERROR;
+	if (pick_tenant(&s) < 0) {
+		fail(&s, "error", EXIT_ERROR);
+		goto finish;
+	}
 	admission.command = command;
 
 	/* Signals we forward arrive through a signalfd; the agent starts

@@ -58,6 +58,13 @@ else
 fi
 like "$(run --profile default --quiet -- /bin/true)" "^0\|$" "the default profile degrades what the host lacks and runs"
 
+# Every end writes --json-status, early failures included.
+run --profile no-such-profile --json-status "$TESTDIR/early.json" -- /bin/true >/dev/null
+like "$(cat "$TESTDIR/early.json" 2>/dev/null)" '"reason": "error"' "--json-status is written when the profile is missing"
+like "$(cat "$TESTDIR/early.json" 2>/dev/null)" "no-such-profile" "... with the message"
+run --profile "$TESTDIR/p/strictmem.ini" --json-status "$TESTDIR/early2.json" -- /bin/true >/dev/null
+like "$(cat "$TESTDIR/early2.json" 2>/dev/null)" '"exit_status": (125|0)' "--json-status is written when a control refuses the run"
+
 # doctor: the checks, for this caller, and a verdict per profile.
 out=$(run doctor)
 like "$out" "^0\|kdc-run doctor \(uid $(id -u)\)" "doctor exits 0 where the box can be built"
