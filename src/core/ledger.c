@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "core/ledger-lock.h"
 #include "core/ledger-sql.h"
 #include "core/ledger.h"
 #include "shared/fileio.h"
@@ -138,7 +139,10 @@ struct Ledger {
 	uint64_t fake_now;
 	unsigned busy_timeout_msec;
 	uint64_t busy_start;
+	uint64_t busy_deadline; /* inside tx_begin(): one deadline for queue and SQLite */
 	uint32_t busy_rand;
+	LedgerLock lock;
+	bool locked;
 	char errmsg[256];
 };
 
@@ -183,25 +187,51 @@ static void bind_u64(sqlite3_stmt *s, int idx, uint64_t v)
  * Every write is BEGIN IMMEDIATE: the write lock is taken before the first
  * read, so a check-then-write never fails half-way with SQLITE_BUSY (nor
  * SQLITE_BUSY_SNAPSHOT) and the caps it checked still hold at COMMIT. */
+static uint64_t monotonic_usec(void);
+
+static void tx_end(Ledger *l)
+{
+	if (!sqlite3_get_autocommit(l->db))
+		(void) stmt_run(l, STMT_ROLLBACK);
+	if (l->locked)
+		ledger_lock_release(&l->lock);
+	l->locked = false;
+	l->busy_deadline = 0;
+}
+
 static void tx_abortp(Ledger **p)
 {
-	if (*p && !sqlite3_get_autocommit((*p)->db))
-		(void) stmt_run(*p, STMT_ROLLBACK);
+	if (*p)
+		tx_end(*p);
 }
 #define _cleanup_tx_ _cleanup_(tx_abortp)
 
+/* Queue (ledger-lock.h), then SQLite's write lock, both within one busy
+ * timeout: a writer that cannot get in by then gets -EBUSY and denies. */
 static int tx_begin(Ledger *l)
 {
+	int r;
+
 	if (l->readonly)
 		return -EROFS;
-	return stmt_run(l, STMT_BEGIN);
+	l->busy_deadline = monotonic_usec() + (uint64_t) l->busy_timeout_msec * USEC_PER_MSEC;
+	r = ledger_lock_acquire(&l->lock, l->busy_deadline);
+	if (r < 0) {
+		l->busy_deadline = 0;
+		snprintf(l->errmsg, sizeof(l->errmsg), "timed out waiting for other writers");
+		return r == -ETIMEDOUT ? -EBUSY : r;
+	}
+	l->locked = true;
+	r = stmt_run(l, STMT_BEGIN);
+	if (r < 0)
+		tx_end(l);
+	return r;
 }
 
 static int tx_commit(Ledger *l)
 {
 	int r = stmt_run(l, STMT_COMMIT);
-	if (r < 0 && !sqlite3_get_autocommit(l->db))
-		(void) stmt_run(l, STMT_ROLLBACK);
+	tx_end(l);
 	return r;
 }
 
@@ -268,10 +298,15 @@ static int busy_handler(void *userdata, int count)
 	uint64_t now = monotonic_usec(), delay;
 	struct timespec ts;
 
-	if (count == 0)
-		l->busy_start = now;
-	if (now - l->busy_start >= (uint64_t) l->busy_timeout_msec * USEC_PER_MSEC)
-		return 0;
+	if (l->busy_deadline > 0) {
+		if (now >= l->busy_deadline)
+			return 0;
+	} else {
+		if (count == 0)
+			l->busy_start = now;
+		if (now - l->busy_start >= (uint64_t) l->busy_timeout_msec * USEC_PER_MSEC)
+			return 0;
+	}
 	delay = MIN(UINT64_C(25) << MIN(count, 7), UINT64_C(2000));
 	l->busy_rand = l->busy_rand * 1103515245u + 12345u;
 	delay += (l->busy_rand >> 8) % (delay + 1);
@@ -414,6 +449,7 @@ int ledger_open_full(const char *path, unsigned flags, Ledger **ret)
 	l->clock = realtime_clock;
 	l->busy_timeout_msec = LEDGER_DEFAULT_BUSY_TIMEOUT_MSEC;
 	l->busy_rand = (uint32_t) getpid();
+	l->lock = LEDGER_LOCK_NULL;
 	r = read_env(l);
 	if (r < 0)
 		return r;
@@ -436,6 +472,10 @@ int ledger_open_full(const char *path, unsigned flags, Ledger **ret)
 	if (rc != SQLITE_OK)
 		return l->db ? sql_fail(l, rc) : -ENOMEM;
 	(void) sqlite3_extended_result_codes(l->db, 1);
+	/* Without the writers' queue the ledger still works, only slower
+	 * under contention: its failure is not an error. */
+	if (!memory && !ro)
+		(void) ledger_lock_open(path, &l->lock);
 	/* A writable ledger that SQLite could only open read-only (read-only
 	 * file system, no write permission) must refuse, never half-work. */
 	if (!ro && sqlite3_db_readonly(l->db, "main") == 1)
@@ -481,6 +521,7 @@ void ledger_close(Ledger *l)
 		sqlite3_finalize(l->stmt[i]);
 	audit_log_done(&l->audit);
 	(void) sqlite3_close(l->db);
+	ledger_lock_close(&l->lock);
 	free(l->path);
 	free(l);
 }

@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: MIT */
+/* Ledger throughput against the disk's own limit, measured in one run:
+ *
+ *   raw     single-row transactions/s with WAL + synchronous=FULL (the
+ *           fsync rate of this disk as SQLite sees it): the peer;
+ *   pairs1  hold+post pairs/s, one process;
+ *   pairs32 hold+post pairs/s, 32 processes racing on nested caps;
+ *   admit   kdc-run's cost per run: open + admit + settle + close.
+ *
+ * A pair is two durable transactions, so pairs/raw = 0.5 is the ceiling.
+ * Each figure is the median of --rounds rounds, taken in turn so that a
+ * slow moment of the disk hits all of them alike. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "core/ledger.h"
+#include "shared/macro.h"
+
+static double arg_seconds = 1.0;
+static unsigned arg_rounds = 3, arg_procs = 32;
+static const char *arg_dir = ".";
+
+static double now_sec(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *) a, y = *(const double *) b;
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, size_t n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static void die(const char *what, int r)
+{
+	fprintf(stderr, "ledger-bench: %s: %s\n", what, strerror(r < 0 ? -r : r));
+	exit(1);
+}
+
+static double raw_rate(const char *path)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *ins = NULL;
+	unsigned long n = 0;
+	double start, end;
+
+	unlink(path);
+	if (sqlite3_open(path, &db) != SQLITE_OK ||
+	    sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE t (x INTEGER)", NULL,
+			 NULL, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "INSERT INTO t (x) VALUES (?1)", -1, &ins, NULL) != SQLITE_OK) {
+		fprintf(stderr, "ledger-bench: raw: %s\n", sqlite3_errmsg(db));
+		exit(1);
+	}
+	start = now_sec();
+	end = start + arg_seconds;
+	do {
+		sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+		sqlite3_bind_int64(ins, 1, (sqlite3_int64) n);
+		sqlite3_step(ins);
+		sqlite3_reset(ins);
+		if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+			fprintf(stderr, "ledger-bench: raw commit: %s\n", sqlite3_errmsg(db));
+			exit(1);
+		}
+		n++;
+	} while (now_sec() < end);
+	end = now_sec();
+	sqlite3_finalize(ins);
+	sqlite3_close(db);
+	return (double) n / (end - start);
+}
+
+static void setup_ledger(const char *path)
+{
+	_cleanup_ledger_close_ Ledger *l = NULL;
+	int r;
+
+	r = ledger_open(path, &l);
+	if (r < 0)
+		die("open", r);
+	r = ledger_tenant_add(l, "acme", NULL);
+	if (r < 0)
+		die("tenant add", r);
+	/* Nested caps that never run out during the bench: every check reads
+	 * them (tenant month + project day + user total). */
+	if (ledger_budget_set(l, "acme", "USD", LEDGER_PERIOD_MONTH, INT64_C(1) << 60) < 0 ||
+	    ledger_budget_set(l, "acme/p0", "USD", LEDGER_PERIOD_DAY, INT64_C(1) << 58) < 0 ||
+	    ledger_budget_set(l, "acme/p1", "USD", LEDGER_PERIOD_DAY, INT64_C(1) << 58) < 0)
+		die("budget set", -EIO);
+}
+
+/* Hold+post pairs until the deadline; returns how many, or -1. */
+static long pairs_loop(const char *path, unsigned worker, unsigned round, double deadline)
+{
+	_cleanup_ledger_close_ Ledger *l = NULL;
+	char id[64], scope[64];
+	long n = 0;
+	int r;
+
+	r = ledger_open(path, &l);
+	if (r < 0)
+		die("open", r);
+	snprintf(scope, sizeof(scope), "acme/p%u/u%u", worker % 2, worker);
+	while (now_sec() < deadline) {
+		LedgerHoldRequest h = {
+			.id = id, .scope = scope, .unit = "USD", .amount = 1000000, .ttl_usec = 60 * USEC_PER_SEC,
+		};
+		LedgerPostRequest p = { .id = id, .amount = 400000 };
+		LedgerResult res;
+
+		snprintf(id, sizeof(id), "b-%u-%u-%ld", round, worker, n);
+		r = ledger_hold(l, &h, &res);
+		if (r < 0 || res.code != LEDGER_OK) {
+			fprintf(stderr, "ledger-bench: hold: %s %s\n", r < 0 ? strerror(-r) : "", res.reason);
+			return -1;
+		}
+		r = ledger_post(l, &p, &res);
+		if (r < 0 || res.code != LEDGER_OK) {
+			fprintf(stderr, "ledger-bench: post: %s %s\n", r < 0 ? strerror(-r) : "", res.reason);
+			return -1;
+		}
+		n++;
+	}
+	return n;
+}
+
+static double pairs_rate(const char *path, unsigned procs, unsigned round)
+{
+	int fds[2], go[2];
+	pid_t pids[256];
+	double start, deadline;
+	long total = 0;
+
+	if (procs == 1) {
+		start = now_sec();
+		total = pairs_loop(path, 0, round, start + arg_seconds);
+		if (total < 0)
+			exit(1);
+		return (double) total / (now_sec() - start);
+	}
+	if (pipe2(fds, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0)
+		die("pipe", errno);
+	for (unsigned i = 0; i < procs; i++) {
+		pids[i] = fork();
+		if (pids[i] < 0)
+			die("fork", errno);
+		if (pids[i] == 0) {
+			double dl;
+			long n;
+			/* Wait for the start signal: the deadline comes with it. */
+			close(go[1]);
+			if (read(go[0], &dl, sizeof(dl)) != sizeof(dl))
+				_exit(1);
+			n = pairs_loop(path, i, round, dl);
+			if (write(fds[1], &n, sizeof(n)) != sizeof(n))
+				_exit(1);
+			_exit(n < 0);
+		}
+	}
+	close(go[0]);
+	close(fds[1]);
+	start = now_sec();
+	deadline = start + arg_seconds;
+	for (unsigned i = 0; i < procs; i++)
+		if (write(go[1], &deadline, sizeof(deadline)) != sizeof(deadline))
+			die("write", errno);
+	close(go[1]);
+	for (unsigned i = 0; i < procs; i++) {
+		long n;
+		int status;
+		if (read(fds[0], &n, sizeof(n)) != sizeof(n) || n < 0) {
+			fprintf(stderr, "ledger-bench: a worker failed\n");
+			exit(1);
+		}
+		total += n;
+		waitpid(pids[i], &status, 0);
+	}
+	close(fds[0]);
+	return (double) total / (now_sec() - start);
+}
+
+/* kdc-run's whole ledger cost per run, in milliseconds. */
+static double admit_ms(const char *path, unsigned round)
+{
+	double t[64], s;
+	unsigned n = 30;
+
+	for (unsigned i = 0; i < n; i++) {
+		_cleanup_ledger_close_ Ledger *l = NULL;
+		LedgerAdmitResult ar;
+		char sid[64];
+		int r;
+
+		snprintf(sid, sizeof(sid), "s-%u-%u-%d", round, i, getpid());
+		s = now_sec();
+		r = ledger_open(path, &l);
+		if (r < 0)
+			die("open", r);
+		r = ledger_admit(l,
+				 &(LedgerAdmitRequest) { .tenant = "acme", .project = "p0", .session_id = sid,
+							 .hold_amount = 1000000, .hold_ttl_usec = 60 * USEC_PER_SEC,
+							 .command = "/bin/true" },
+				 &ar);
+		if (r < 0 || !ar.allowed)
+			die("admit", r < 0 ? r : -EPERM);
+		r = ledger_settle(l, &(LedgerSettleRequest) { .session_id = sid, .actual = 1000, .end_reason = "exited" });
+		if (r < 0)
+			die("settle", r);
+		ledger_close(TAKE_PTR(l));
+		t[i] = (now_sec() - s) * 1000;
+	}
+	return median(t, n);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "dir", required_argument, NULL, 'd' },
+		{ "seconds", required_argument, NULL, 's' },
+		{ "rounds", required_argument, NULL, 'r' },
+		{ "procs", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	double raw[16], p1[16], pn[16], adm[16], m_raw, m_p1, m_pn;
+	char ledger_path[4096], raw_path[4096];
+	int c;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1)
+		switch (c) {
+		case 'd':
+			arg_dir = optarg;
+			break;
+		case 's':
+			arg_seconds = atof(optarg);
+			break;
+		case 'r':
+			arg_rounds = (unsigned) atoi(optarg);
+			break;
+		case 'p':
+			arg_procs = (unsigned) atoi(optarg);
+			break;
+		default:
+			printf("Usage: ledger-bench [--dir DIR] [--seconds S] [--rounds N] [--procs N]\n");
+			return c == 'h' ? 0 : 2;
+		}
+	if (arg_rounds < 1 || arg_rounds > 16 || arg_procs < 2 || arg_procs > 256 || arg_seconds <= 0)
+		return 2;
+
+	snprintf(ledger_path, sizeof(ledger_path), "%s/bench-ledger.db", arg_dir);
+	snprintf(raw_path, sizeof(raw_path), "%s/bench-raw.db", arg_dir);
+	setup_ledger(ledger_path);
+
+	for (unsigned r = 0; r < arg_rounds; r++) {
+		raw[r] = raw_rate(raw_path);
+		p1[r] = pairs_rate(ledger_path, 1, r);
+		pn[r] = pairs_rate(ledger_path, arg_procs, r);
+		adm[r] = admit_ms(ledger_path, r);
+	}
+	m_raw = median(raw, arg_rounds);
+	m_p1 = median(p1, arg_rounds);
+	m_pn = median(pn, arg_rounds);
+
+	printf("ledger bench: %s, %u rounds of %.1f s, medians\n", arg_dir, arg_rounds, arg_seconds);
+	printf("%-52s %10s %8s\n", "measure", "value", "ratio");
+	printf("%-52s %10.0f %8s\n", "raw single-row txn/s (WAL, synchronous=FULL)", m_raw, "1.00");
+	printf("%-52s %10.0f %8.2f\n", "hold+post pairs/s, 1 process", m_p1, m_p1 / m_raw);
+	{
+		char label[64];
+		snprintf(label, sizeof(label), "hold+post pairs/s, %u processes", arg_procs);
+		printf("%-52s %10.0f %8.2f\n", label, m_pn, m_pn / m_raw);
+	}
+	printf("%-52s %10.2f %8s\n", "kdc-run ledger ms/run (open+admit+settle+close)", median(adm, arg_rounds), "-");
+	printf("target: pairs/s >= 0.40 x raw (0.50 is the limit: a pair is two durable transactions)\n");
+	unlink(raw_path);
+	return 0;
+}
