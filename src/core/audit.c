@@ -36,13 +36,25 @@ bool audit_decision_valid(const char *s)
 	return s && (streq(s, "allow") || streq(s, "deny") || streq(s, "error"));
 }
 
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -EINVAL; /* we write lower case only */
+}
+
 static int unhex(const char *hex, uint8_t out[32])
 {
 	for (size_t i = 0; i < 32; i++) {
-		unsigned v;
-		if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+		int hi = hexval(hex[2 * i]), lo;
+		if (hi < 0)
 			return -EINVAL;
-		out[i] = (uint8_t) v;
+		lo = hexval(hex[2 * i + 1]);
+		if (lo < 0)
+			return -EINVAL;
+		out[i] = (uint8_t) (hi << 4 | lo);
 	}
 	return hex[64] == 0 ? 0 : -EINVAL;
 }
@@ -103,8 +115,11 @@ int audit_hash(const char *prev_hex, int64_t seq, uint64_t time_usec, const Audi
 	}
 	if (!EVP_DigestFinal_ex(ctx, md, &md_len) || md_len != 32)
 		return -EIO;
-	for (unsigned i = 0; i < md_len; i++)
-		snprintf(ret_hex + 2 * i, 3, "%02x", md[i]);
+	for (unsigned i = 0; i < md_len; i++) {
+		ret_hex[2 * i] = "0123456789abcdef"[md[i] >> 4];
+		ret_hex[2 * i + 1] = "0123456789abcdef"[md[i] & 15];
+	}
+	ret_hex[2 * md_len] = 0;
 	return 0;
 }
 

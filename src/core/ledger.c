@@ -128,6 +128,15 @@ static const char *const stmt_sql[_STMT_MAX] = {
 			     " WHERE id = ?1",
 };
 
+/* The WAL is checkpointed when it reaches LEDGER_WAL_CHECKPOINT frames
+ * (SQLite's own default), and tidied when a connection closes with more
+ * than LEDGER_WAL_TIDY frames in it: a first open rebuilds the WAL index
+ * by reading every frame since the log last restarted (~10 us a frame
+ * here), so a closing writer leaves a short log behind. */
+#define LEDGER_WAL_CHECKPOINT 1000
+#define LEDGER_WAL_TIDY 64
+#define LEDGER_TIDY_TIMEOUT_MSEC 10u
+
 struct Ledger {
 	sqlite3 *db;
 	char *path;
@@ -143,6 +152,7 @@ struct Ledger {
 	uint32_t busy_rand;
 	LedgerLock lock;
 	bool locked;
+	int wal_frames; /* frames in the WAL after our last commit */
 	char errmsg[256];
 };
 
@@ -419,7 +429,7 @@ static int migrate(Ledger *l)
 		r = exec_sql(l, ratelimit_schema_v1);
 		if (r < 0)
 			return r;
-		r = exec_sql(l, "PRAGMA user_version = 1");
+		r = exec_sql(l, "PRAGMA user_version = " LEDGER_SCHEMA_VERSION_STR);
 		if (r < 0)
 			return r;
 	}
@@ -427,6 +437,40 @@ static int migrate(Ledger *l)
 	r = tx_commit(l);
 	tx = NULL;
 	return r;
+}
+
+/* Replaces SQLite's autocheckpoint hook (same threshold) and remembers
+ * how long the log is. */
+static int wal_hook(void *userdata, sqlite3 *db, const char *name, int frames)
+{
+	Ledger *l = userdata;
+
+	l->wal_frames = frames;
+	if (frames >= LEDGER_WAL_CHECKPOINT)
+		(void) sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	return SQLITE_OK;
+}
+
+/* At close: when the log is long, checkpoint it and, if that caught up
+ * with every frame, make one empty write (user_version to itself) so that
+ * SQLite restarts the log from its start. The next first open then reads
+ * one frame instead of hundreds. Best effort, bounded wait, no error. */
+static void tidy_wal(Ledger *l)
+{
+	int log = -1, ckpt = -1;
+
+	if (l->readonly || l->wal_frames <= LEDGER_WAL_TIDY)
+		return;
+	l->busy_timeout_msec = MIN(l->busy_timeout_msec, LEDGER_TIDY_TIMEOUT_MSEC);
+	/* Another closer may have tidied already (the log is short again), or
+	 * a reader still needs old frames (not all could be copied). */
+	if (sqlite3_wal_checkpoint_v2(l->db, "main", SQLITE_CHECKPOINT_PASSIVE, &log, &ckpt) != SQLITE_OK ||
+	    log <= LEDGER_WAL_TIDY || ckpt != log)
+		return;
+	if (tx_begin(l) < 0)
+		return;
+	(void) exec_sql(l, "PRAGMA user_version = " LEDGER_SCHEMA_VERSION_STR);
+	(void) tx_commit(l);
 }
 
 int ledger_open_full(const char *path, unsigned flags, Ledger **ret)
@@ -481,10 +525,23 @@ int ledger_open_full(const char *path, unsigned flags, Ledger **ret)
 	if (!ro && sqlite3_db_readonly(l->db, "main") == 1)
 		return -EROFS;
 	(void) sqlite3_busy_handler(l->db, busy_handler, l);
+	/* Keep the WAL when the last connection closes: no checkpoint, fsync
+	 * and unlink at every close, no file growth (a metadata fsync per
+	 * commit) after every open; kdc-run opens and closes the ledger on
+	 * every run. The first opener rebuilds the WAL index from the frames
+	 * written since the last checkpoint, so checkpoints come early
+	 * (LEDGER_WAL_AUTOCHECKPOINT pages) to keep that cheap. */
+	(void) sqlite3_db_config(l->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	{
+		int persist = 1;
+		(void) sqlite3_file_control(l->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+	}
 	/* No schema tricks through SQL (writable_schema and friends). */
 	(void) sqlite3_db_config(l->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
 	(void) sqlite3_db_config(l->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
 	audit_log_init(&l->audit, l->db);
+	if (!ro)
+		(void) sqlite3_wal_hook(l->db, wal_hook, l);
 
 	if (!ro) {
 		/* Per connection: every COMMIT is on disk before it returns. */
@@ -517,6 +574,8 @@ void ledger_close(Ledger *l)
 {
 	if (!l)
 		return;
+	if (l->db)
+		tidy_wal(l);
 	for (size_t i = 0; i < _STMT_MAX; i++)
 		sqlite3_finalize(l->stmt[i]);
 	audit_log_done(&l->audit);

@@ -29,6 +29,7 @@
 typedef struct Ledger Ledger;
 
 #define LEDGER_SCHEMA_VERSION 1
+#define LEDGER_SCHEMA_VERSION_STR "1"
 #define LEDGER_NAME_MAX 64    /* one scope component: [A-Za-z0-9][A-Za-z0-9._-]* */
 #define LEDGER_SCOPE_MAX 200  /* "a/b/c" with three components */
 #define LEDGER_ID_MAX 79      /* caller ids: [A-Za-z0-9][A-Za-z0-9._:@-]* */
