@@ -99,12 +99,6 @@ char *ratelimit_format(char *buf, size_t len, const RateLimit *rl)
 	return buf;
 }
 
-static uint64_t sat_add(uint64_t a, uint64_t b)
-{
-	uint64_t r;
-	return __builtin_add_overflow(a, b, &r) ? UINT64_MAX : r;
-}
-
 static uint64_t sat_mul(uint64_t a, uint64_t b)
 {
 	uint64_t r;
@@ -126,7 +120,14 @@ bool ratelimit_gcra(const RateLimit *rl, GcraState *st, uint64_t now, uint64_t *
 			*ret_retry_usec = tat - now - tau;
 		return false;
 	}
-	st->tat = sat_add(tat, rl->interval_usec);
+	/* A TAT that cannot be represented would let everything through:
+	 * fail closed instead (only a clock in the year 586,000 gets here). */
+	if (__builtin_add_overflow(tat, rl->interval_usec, &st->tat)) {
+		st->tat = UINT64_MAX;
+		if (ret_retry_usec)
+			*ret_retry_usec = UINT64_MAX;
+		return false;
+	}
 	if (ret_retry_usec)
 		*ret_retry_usec = 0;
 	return true;
@@ -143,6 +144,10 @@ int ratelimit_check(sqlite3 *db, const char *key, const RateLimit *rl, uint64_t 
 
 	if (!key || rl->interval_usec == 0)
 		return -EINVAL;
+	/* Stored as SQLite integers: a time beyond what they hold cannot be
+	 * limited correctly, so the caller denies. */
+	if (now_usec > (uint64_t) INT64_MAX / 2)
+		return -ERANGE;
 	rc = sqlite3_prepare_v2(db, "SELECT tat, last_now FROM ratelimits WHERE name = ?1", -1, &get, NULL);
 	if (rc != SQLITE_OK)
 		return ledger_sql_errno(db, rc);
@@ -158,9 +163,8 @@ int ratelimit_check(sqlite3 *db, const char *key, const RateLimit *rl, uint64_t 
 		return ledger_sql_errno(db, rc);
 
 	allowed = ratelimit_gcra(rl, &st, now_usec, &retry);
-	/* Stored as SQLite integers: clamp what could not be represented. */
-	st.tat = MIN(st.tat, (uint64_t) INT64_MAX);
-	st.last_now = MIN(st.last_now, (uint64_t) INT64_MAX);
+	if (st.tat > (uint64_t) INT64_MAX)
+		return -ERANGE;
 
 	rc = sqlite3_prepare_v2(db,
 				"INSERT INTO ratelimits (name, tat, last_now) VALUES (?1, ?2, ?3)"
