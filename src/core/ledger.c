@@ -153,12 +153,14 @@ struct Ledger {
 	LedgerLock lock;
 	bool locked;
 	int wal_frames; /* frames in the WAL after our last commit */
+	int errcode;
 	char errmsg[256];
 };
 
 /* Records SQLite's message and returns the -errno for rc. */
 static int sql_fail(Ledger *l, int rc)
 {
+	l->errcode = rc;
 	snprintf(l->errmsg, sizeof(l->errmsg), "%s", sqlite3_errmsg(l->db));
 	return ledger_sql_errno(l->db, rc);
 }
@@ -228,6 +230,7 @@ static int tx_begin(Ledger *l)
 	r = ledger_lock_acquire(&l->lock, l->busy_deadline);
 	if (r < 0) {
 		l->busy_deadline = 0;
+		l->errcode = SQLITE_BUSY;
 		snprintf(l->errmsg, sizeof(l->errmsg), "timed out waiting for other writers");
 		return r == -ETIMEDOUT ? -EBUSY : r;
 	}
@@ -593,6 +596,11 @@ const char *ledger_path(const Ledger *l)
 const char *ledger_errmsg(const Ledger *l)
 {
 	return l->errmsg[0] ? l->errmsg : "no error";
+}
+
+int ledger_errcode(const Ledger *l)
+{
+	return l->errcode;
 }
 
 void ledger_set_clock(Ledger *l, LedgerClock clock, void *userdata)

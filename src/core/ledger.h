@@ -66,8 +66,10 @@ static inline void ledger_closep(Ledger **l)
 #define _cleanup_ledger_close_ __attribute__((cleanup(ledger_closep)))
 
 const char *ledger_path(const Ledger *l);
-/* SQLite's message for the last failure on this handle (for logs). */
+/* SQLite's message and extended result code for the last failure on this
+ * handle (for logs and tests; 0 when there was none). */
 const char *ledger_errmsg(const Ledger *l);
+int ledger_errcode(const Ledger *l);
 
 /* The clock (usec since the epoch) for expiry, periods, rate limits and
  * audit times. Default CLOCK_REALTIME, or KDC_LEDGER_FAKE_NOW. */
