@@ -17,6 +17,9 @@
  *               timeouts that deny (-EBUSY), never a crash, a hang or
  *               SQLITE_BUSY_SNAPSHOT; work resumes after SIGCONT.
  *
+ *   admit, settle  kdc-run's two calls, one at a time (see run_admit()),
+ *               to give the CLI tests real sessions.
+ *
  * Prints "# seed: N"; KDC_TORTURE_SEED=N (or --seed N) replays the same
  * operations (kill and stop timings still depend on the machine).
  * Exit status 0 when every check held, 1 otherwise, 2 on bad usage. */
@@ -1055,6 +1058,61 @@ static int run_contention(void)
 	return failures ? 1 : 0;
 }
 
+/* ---- admit / settle: kdc-run's two calls, for the CLI tests ----------------
+ *   admit SESSION TENANT[/PROJECT[/USER]] AMOUNT TTL-SECONDS [COMMAND]
+ *   settle SESSION ACTUAL END-REASON EXIT-STATUS
+ * Exit 0 admitted / settled, 1 denied (reason on stdout), 3 error. */
+static int run_admit(int argc, char **argv)
+{
+	LedgerAdmitRequest req = { .session_id = argv[0], .hold_ttl_usec = strtoull(argv[3], NULL, 10) * USEC_PER_SEC };
+	char scope[LEDGER_SCOPE_MAX], unit[UNITS_NAME_MAX], *p, *q;
+	LedgerAdmitResult res;
+	Ledger *l = open_or_die();
+	int r;
+
+	snprintf(scope, sizeof(scope), "%s", argv[1]);
+	req.tenant = scope;
+	if ((p = strchr(scope, '/'))) {
+		*p++ = 0;
+		req.project = p;
+		if ((q = strchr(p, '/'))) {
+			*q++ = 0;
+			req.user = q;
+		}
+	}
+	if (units_parse_amount(argv[2], false, &req.hold_amount, unit) < 0)
+		return 3;
+	req.unit = unit;
+	req.command = argc > 4 ? argv[4] : NULL;
+	r = ledger_admit(l, &req, &res);
+	ledger_close(l);
+	if (r < 0) {
+		printf("error: %s\n", strerror(-r));
+		return 3;
+	}
+	printf("%s\n", res.reason);
+	return res.allowed ? 0 : 1;
+}
+
+static int run_settle(char **argv)
+{
+	LedgerSettleRequest req = { .session_id = argv[0], .end_reason = argv[2], .exit_status = atoi(argv[3]),
+				    .wall_usec = 1500000, .cpu_usec = 700000, .memory_peak = 1 << 20 };
+	char unit[UNITS_NAME_MAX];
+	Ledger *l = open_or_die();
+	int r;
+
+	if (units_parse_amount(argv[1], false, &req.actual, unit) < 0)
+		return 3;
+	r = ledger_settle(l, &req);
+	ledger_close(l);
+	if (r < 0) {
+		printf("error: %s\n", strerror(-r));
+		return r == -ETIME ? 1 : 3;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -1096,9 +1154,15 @@ int main(int argc, char **argv)
 					" [--ops N] [--kills N] [--busy-ms N] [--seconds S]\n");
 			return c == 'h' ? 0 : 2;
 		}
-	if (optind != argc - 1 || !arg.db || arg.procs < 1 || arg.procs > 256)
+	if (optind >= argc || !arg.db || arg.procs < 1 || arg.procs > 256)
 		return 2;
 	mode = argv[optind];
+	if (streq(mode, "admit") && argc - optind - 1 >= 4)
+		return run_admit(argc - optind - 1, argv + optind + 1);
+	if (streq(mode, "settle") && argc - optind - 1 == 4)
+		return run_settle(argv + optind + 1);
+	if (optind != argc - 1)
+		return 2;
 	e = getenv("KDC_TORTURE_SEED");
 	if (!arg.seed)
 		arg.seed = e ? strtoull(e, NULL, 10) : (uint64_t) time(NULL) ^ ((uint64_t) getpid() << 20);

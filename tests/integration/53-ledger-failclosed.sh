@@ -1,0 +1,106 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Ledger property 6, fail closed: a full disk, a read-only database and a
+# locked one deny (exit 6) and record no spend; what was acknowledged stays,
+# the audit chain has no gap, and an id refused this way was never recorded
+# (it works later as a new hold, not as a replay).
+. "$top_srcdir/tests/lib/libtest.sh"
+
+[ -x "$KDC_LEDGER" ] || bail_out "kdc-ledger is not built"
+require_root
+require_cmd unshare mount umount python3 setpriv
+
+L="$KDC_LEDGER"
+
+# --- a full disk: a small tmpfs in a mount namespace of our own ------------------
+mkdir -p "$TESTDIR/full"
+cat >"$TESTDIR/full.sh" <<'SCRIPT'
+set -u
+d=$1 L=$2
+mount -t tmpfs -o size=512k,mode=0700 kdc-test "$d" || exit 90
+trap 'umount "$d"' EXIT
+export KDC_DB="$d/kdc.db"
+"$L" init >/dev/null && "$L" tenant add acme >/dev/null && "$L" budget set acme --limit 100USD --period total >/dev/null || exit 91
+"$L" hold acme 1USD --id before >/dev/null || exit 92
+dd if=/dev/zero of="$d/fill" bs=4k 2>/dev/null
+denied=0
+for i in $(seq 1 20); do
+	out=$("$L" hold acme 1USD --id "full$i" 2>&1)
+	case $? in
+	6) denied=$((denied + 1)); last=$out ;;
+	0) echo "acknowledged full$i" ;;
+	*) echo "unexpected: $out"; exit 93 ;;
+	esac
+done
+echo "denied $denied"
+echo "message $last"
+rm -f "$d/fill"
+"$L" verify | sed 's/, head.*//'
+"$L" budget show --format csv | tail -n 1
+# Were the refused ids recorded? A fresh hold under the same id is new.
+"$L" hold acme 1USD --id full1 >/dev/null
+"$L" audit --format json --last 1 | python3 -c 'import json,sys; print("replayed", json.loads(json.load(sys.stdin)[0]["detail"])["replayed"])'
+SCRIPT
+out=$(unshare -m bash "$TESTDIR/full.sh" "$TESTDIR/full" "$L" 2>&1)
+st=$?
+is "$st" 0 "full disk scenario ran (in a private mount namespace)"
+like "$out" "denied 20" "full disk: every hold denied"
+like "$out" "message kdc-ledger: cannot place hold: disk full; nothing was changed" "full disk: says why and that nothing changed"
+unlike "$out" "acknowledged" "full disk: nothing acknowledged"
+like "$out" "audit trail intact: 3 rows" "full disk: the trail has no gap, and no row for a refused hold"
+like "$out" "acme,total,USD,100.00,0.00,1.00,99.00,1" "full disk: no spend recorded, the earlier hold intact"
+like "$out" "replayed False" "full disk: a refused id was never recorded"
+
+# --- a read-only database: a read-only bind mount (root ignores modes) ---------------
+mkdir -p "$TESTDIR/ro"
+export KDC_DB="$TESTDIR/ro/kdc.db"
+"$L" init >/dev/null; "$L" tenant add acme >/dev/null; "$L" budget set acme --limit 10USD --period total >/dev/null
+"$L" hold acme 2USD --id kept >/dev/null
+before=$("$L" budget show --format csv)
+out=$(unshare -m bash -c 'mount --bind "$1" "$1" && mount -o remount,ro,bind "$1" || exit 90
+	"$2" hold acme 1USD --id ro1 2>&1; echo "rc=$?"
+	"$2" post kept 2>&1; echo "rc=$?"
+	"$2" budget show --format csv 2>&1 | tail -n 1; "$2" verify 2>&1 | sed "s/, head.*//"' _ "$TESTDIR/ro" "$L")
+like "$out" "kdc-ledger: cannot write the ledger '$TESTDIR/ro/kdc.db': Read-only file system" "read-only: a hold is refused with the reason"
+is "$(echo "$out" | grep -c '^rc=6$')" 2 "read-only: hold and post exit 6"
+like "$out" "acme,total,USD,10.00,0.00,2.00,8.00,20" "read-only: reading still works"
+like "$out" "audit trail intact: 3 rows" "read-only: verify still works"
+is "$("$L" budget show --format csv)" "$before" "read-only: nothing changed"
+
+# As the owner without write permission (modes bind the unprivileged).
+mkdir -p "$TESTDIR/ro2" && chown 65534:65534 "$TESTDIR/ro2"
+N() { setpriv --reuid=65534 --regid=65534 --clear-groups env KDC_DB="$TESTDIR/ro2/kdc.db" "$L" "$@"; }
+N init >/dev/null; N tenant add acme >/dev/null
+chmod 0400 "$TESTDIR/ro2/kdc.db"
+out=$(N charge acme 1USD --id c1 2>&1); st=$?
+is "$st" 6 "no write permission: a charge exits 6"
+like "$out" "cannot write the ledger .*: Permission denied" "... and says why"
+chmod 0600 "$TESTDIR/ro2/kdc.db"
+is "$(N audit --format csv | tail -n +2 | wc -l)" 1 "... and left no row"
+
+# --- a locked database: another writer holds the lock past the busy timeout -----------
+export KDC_DB="$TESTDIR/locked.db"
+"$L" init >/dev/null; "$L" tenant add acme >/dev/null
+python3 - "$KDC_DB" <<'PY' &
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN IMMEDIATE")
+db.execute("UPDATE tenants SET created = created")
+open(sys.argv[1] + ".held", "w").close()
+time.sleep(3)
+db.execute("ROLLBACK")
+PY
+locker=$!
+add_cleanup "kill $locker"
+for i in $(seq 50); do [ -e "$KDC_DB.held" ] && break; sleep 0.1; done
+start=$(date +%s%N)
+out=$(KDC_LEDGER_BUSY_TIMEOUT=300ms "$L" hold acme 1USD --id l1 2>&1); st=$?
+ms=$((($(date +%s%N) - start) / 1000000))
+is "$st" 6 "locked: the hold is denied (exit 6)"
+is "$out" "kdc-ledger: cannot place hold: database is locked (busy timeout reached); nothing was changed" "locked: says why"
+ok "locked: within the busy timeout (${ms} ms)" [ "$ms" -lt 2000 ]
+wait "$locker"
+ok "unlocked: the same id is new" "$L" hold acme 1USD --id l1
+is "$("$L" audit --format csv | tail -n +2 | wc -l)" 2 "locked: no row for the refused call"
+
+done_testing
