@@ -2473,7 +2473,8 @@ int ledger_session_list(Ledger *l, const char *tenant, uint64_t last, LedgerSess
 		l->db,
 		"SELECT * FROM (SELECT s.id, s.tenant, s.project, s.user, s.command, s.hold_id, s.unit, s.end_reason,"
 		" s.start_time, s.end_time, s.exit_status, s.wall_usec, s.cpu_usec, s.memory_peak, s.pids_peak,"
-		" s.egress_bytes, s.cost, h.state, s.rowid AS n FROM sessions s LEFT JOIN holds h ON h.id = s.hold_id"
+		" s.egress_bytes, s.cost, CASE WHEN h.state = 'pending' AND h.expires <= ?3 THEN 'expired' ELSE h.state END,"
+		" s.rowid AS n FROM sessions s LEFT JOIN holds h ON h.id = s.hold_id"
 		" WHERE ?1 IS NULL OR s.tenant = ?1 ORDER BY s.start_time DESC, s.rowid DESC LIMIT ?2)"
 		" ORDER BY start_time, n",
 		-1, &s, NULL);
@@ -2481,6 +2482,7 @@ int ledger_session_list(Ledger *l, const char *tenant, uint64_t last, LedgerSess
 		return sql_fail(l, rc);
 	ledger_sql_bind_text(s, 1, tenant);
 	sqlite3_bind_int64(s, 2, last == 0 || last > INT64_MAX ? -1 : (int64_t) last);
+	bind_u64(s, 3, ledger_now(l)); /* a hold past its TTL counts as expired */
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		LedgerSession x = {
 			.id = ledger_sql_text(s, 0),

@@ -309,7 +309,7 @@ typedef struct LedgerSession {
 	int exit_status;
 	uint64_t wall_usec, cpu_usec, memory_peak, pids_peak, egress_bytes;
 	int64_t cost;
-	LedgerHoldState hold_state;     /* of its hold; _LEDGER_HOLD_STATE_MAX for none */
+	LedgerHoldState hold_state;     /* of its hold (EXPIRED once past its TTL); _LEDGER_HOLD_STATE_MAX for none */
 } LedgerSession;
 typedef int (*LedgerSessionFunc)(const LedgerSession *s, void *userdata);
 /* Newest last; tenant NULL: all; last 0: all. */
