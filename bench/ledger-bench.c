@@ -63,8 +63,8 @@ static sqlite3 *raw_open(const char *path)
 
 	unlink(path);
 	if (sqlite3_open(path, &db) != SQLITE_OK ||
-	    sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE t (x INTEGER)", NULL,
-			 NULL, NULL) != SQLITE_OK) {
+	    sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE t (x INTEGER)", NULL, NULL,
+			 NULL) != SQLITE_OK) {
 		fprintf(stderr, "ledger-bench: raw: %s\n", sqlite3_errmsg(db));
 		exit(1);
 	}
@@ -127,9 +127,13 @@ static long pairs_loop(Ledger *l, unsigned worker, unsigned round, double deadli
 	snprintf(scope, sizeof(scope), "acme/p%u/u%u", worker % 2, worker);
 	while (now_sec() < deadline) {
 		LedgerHoldRequest h = {
-			.id = id, .scope = scope, .unit = "USD", .amount = 1000000, .ttl_usec = 60 * USEC_PER_SEC,
+		    .id = id,
+		    .scope = scope,
+		    .unit = "USD",
+		    .amount = 1000000,
+		    .ttl_usec = 60 * USEC_PER_SEC,
 		};
-		LedgerPostRequest p = { .id = id, .amount = 400000 };
+		LedgerPostRequest p = {.id = id, .amount = 400000};
 		LedgerResult res;
 
 		snprintf(id, sizeof(id), "b-%u-%u-%ld", round, worker, n);
@@ -216,7 +220,8 @@ static double pairs_rate(const char *path, unsigned procs, unsigned round, doubl
 	for (unsigned i = 0; i < procs; i++) {
 		double end;
 		long n;
-		if (read(fds[0], &n, sizeof(n)) != sizeof(n) || n < 0 || read(fds[0], &end, sizeof(end)) != sizeof(end)) {
+		if (read(fds[0], &n, sizeof(n)) != sizeof(n) || n < 0 ||
+		    read(fds[0], &end, sizeof(end)) != sizeof(end)) {
 			fprintf(stderr, "ledger-bench: a worker failed\n");
 			exit(1);
 		}
@@ -269,13 +274,16 @@ static double admit_ms(const char *path, unsigned round)
 		if (r < 0)
 			die("open", r);
 		r = ledger_admit(l,
-				 &(LedgerAdmitRequest) { .tenant = "acme", .project = "p0", .session_id = sid,
-							 .hold_amount = 1000000, .hold_ttl_usec = 60 * USEC_PER_SEC,
-							 .command = "/bin/true" },
+				 &(LedgerAdmitRequest){.tenant = "acme",
+						       .project = "p0",
+						       .session_id = sid,
+						       .hold_amount = 1000000,
+						       .hold_ttl_usec = 60 * USEC_PER_SEC,
+						       .command = "/bin/true"},
 				 &ar);
 		if (r < 0 || !ar.allowed)
 			die("admit", r < 0 ? r : -EPERM);
-		r = ledger_settle(l, &(LedgerSettleRequest) { .session_id = sid, .actual = 1000, .end_reason = "exited" });
+		r = ledger_settle(l, &(LedgerSettleRequest){.session_id = sid, .actual = 1000, .end_reason = "exited"});
 		if (r < 0)
 			die("settle", r);
 		ledger_close(TAKE_PTR(l));
@@ -287,12 +295,9 @@ static double admit_ms(const char *path, unsigned round)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "dir", required_argument, NULL, 'd' },
-		{ "seconds", required_argument, NULL, 's' },
-		{ "rounds", required_argument, NULL, 'r' },
-		{ "procs", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
+	    {"dir", required_argument, NULL, 'd'},    {"seconds", required_argument, NULL, 's'},
+	    {"rounds", required_argument, NULL, 'r'}, {"procs", required_argument, NULL, 'p'},
+	    {"help", no_argument, NULL, 'h'},	      {},
 	};
 	double raw_a[MAX_ROUNDS], raw_b[MAX_ROUNDS], p1[MAX_ROUNDS], pn[MAX_ROUNDS], q1[MAX_ROUNDS], qn[MAX_ROUNDS];
 	double adm[MAX_ROUNDS], opn[MAX_ROUNDS], raw_all[2 * MAX_ROUNDS];

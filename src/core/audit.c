@@ -11,23 +11,23 @@
 #include "core/ledger-sql.h"
 #include "shared/macro.h"
 
-const char audit_schema_v1[] =
-	"CREATE TABLE audit ("
-	" seq INTEGER PRIMARY KEY,"
-	" time INTEGER NOT NULL,"
-	" tenant TEXT, project TEXT, user TEXT, session TEXT,"
-	" actor TEXT NOT NULL, action TEXT NOT NULL, object TEXT,"
-	" decision TEXT NOT NULL CHECK (decision IN ('allow', 'deny', 'error')),"
-	" rule TEXT, reason TEXT, detail TEXT,"
-	" hash TEXT NOT NULL);\n"
-	/* Append-only for every writer that goes through SQLite; a writer that
-	 * edits the file itself is caught by the chain instead. */
-	"CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
-	" BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;\n"
-	"CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
-	" BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;\n";
+const char audit_schema_v1[] = "CREATE TABLE audit ("
+			       " seq INTEGER PRIMARY KEY,"
+			       " time INTEGER NOT NULL,"
+			       " tenant TEXT, project TEXT, user TEXT, session TEXT,"
+			       " actor TEXT NOT NULL, action TEXT NOT NULL, object TEXT,"
+			       " decision TEXT NOT NULL CHECK (decision IN ('allow', 'deny', 'error')),"
+			       " rule TEXT, reason TEXT, detail TEXT,"
+			       " hash TEXT NOT NULL);\n"
+			       /* Append-only for every writer that goes through SQLite; a writer that
+				* edits the file itself is caught by the chain instead. */
+			       "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+			       " BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;\n"
+			       "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+			       " BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;\n";
 
-#define AUDIT_COLUMNS "seq, time, tenant, project, user, session, actor, action, object, decision, rule, reason, detail, hash"
+#define AUDIT_COLUMNS \
+	"seq, time, tenant, project, user, session, actor, action, object, decision, rule, reason, detail, hash"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(EVP_MD_CTX *, EVP_MD_CTX_free)
 
@@ -78,9 +78,9 @@ static int hash_field(EVP_MD_CTX *ctx, const char *s)
 	if (n > UINT32_MAX)
 		return -E2BIG;
 	hdr[0] = 1;
-	hdr[1] = (uint8_t)(n >> 24);
-	hdr[2] = (uint8_t)(n >> 16);
-	hdr[3] = (uint8_t)(n >> 8);
+	hdr[1] = (uint8_t) (n >> 24);
+	hdr[2] = (uint8_t) (n >> 16);
+	hdr[3] = (uint8_t) (n >> 8);
 	hdr[4] = (uint8_t) n;
 	if (!EVP_DigestUpdate(ctx, hdr, sizeof(hdr)) || !EVP_DigestUpdate(ctx, s, n))
 		return -EIO;
@@ -92,9 +92,9 @@ int audit_hash(const char *prev_hex, int64_t seq, uint64_t time_usec, const Audi
 {
 	static const char tag[] = "kdc-audit-v1";
 	_cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *ctx = NULL;
-	const char *fields[] = { rec->tenant, rec->project, rec->user,     rec->session, rec->actor, rec->action,
-				 rec->object, rec->decision, rec->rule, rec->reason,  rec->detail };
-	uint8_t prev[32] = { 0 }, num[16], md[EVP_MAX_MD_SIZE];
+	const char *fields[] = {rec->tenant, rec->project,  rec->user, rec->session, rec->actor, rec->action,
+				rec->object, rec->decision, rec->rule, rec->reason,  rec->detail};
+	uint8_t prev[32] = {0}, num[16], md[EVP_MAX_MD_SIZE];
 	unsigned md_len = 0;
 	int r;
 
@@ -125,7 +125,7 @@ int audit_hash(const char *prev_hex, int64_t seq, uint64_t time_usec, const Audi
 
 void audit_log_init(AuditLog *a, sqlite3 *db)
 {
-	*a = (AuditLog) { .db = db };
+	*a = (AuditLog){.db = db};
 }
 
 void audit_log_done(AuditLog *a)
@@ -149,8 +149,8 @@ int audit_append(AuditLog *a, uint64_t time_usec, const AuditRecord *rec, int64_
 {
 	_cleanup_sql_reset_ sqlite3_stmt *last = NULL, *ins = NULL;
 	char prev[AUDIT_HASH_HEX_LEN + 1] = "", hash[AUDIT_HASH_HEX_LEN + 1];
-	const char *fields[] = { rec->tenant, rec->project, rec->user,     rec->session, rec->actor, rec->action,
-				 rec->object, rec->decision, rec->rule, rec->reason,  rec->detail };
+	const char *fields[] = {rec->tenant, rec->project,  rec->user, rec->session, rec->actor, rec->action,
+				rec->object, rec->decision, rec->rule, rec->reason,  rec->detail};
 	int64_t seq = 1;
 	int r, rc;
 
@@ -198,23 +198,24 @@ int audit_append(AuditLog *a, uint64_t time_usec, const AuditRecord *rec, int64_
 
 static void entry_from_row(sqlite3_stmt *s, AuditEntry *e)
 {
-	*e = (AuditEntry) {
-		.seq = sqlite3_column_int64(s, 0),
-		.time_usec = (uint64_t) sqlite3_column_int64(s, 1),
-		.rec = {
-			.tenant = ledger_sql_text(s, 2),
-			.project = ledger_sql_text(s, 3),
-			.user = ledger_sql_text(s, 4),
-			.session = ledger_sql_text(s, 5),
-			.actor = ledger_sql_text(s, 6),
-			.action = ledger_sql_text(s, 7),
-			.object = ledger_sql_text(s, 8),
-			.decision = ledger_sql_text(s, 9),
-			.rule = ledger_sql_text(s, 10),
-			.reason = ledger_sql_text(s, 11),
-			.detail = ledger_sql_text(s, 12),
+	*e = (AuditEntry){
+	    .seq = sqlite3_column_int64(s, 0),
+	    .time_usec = (uint64_t) sqlite3_column_int64(s, 1),
+	    .rec =
+		{
+		    .tenant = ledger_sql_text(s, 2),
+		    .project = ledger_sql_text(s, 3),
+		    .user = ledger_sql_text(s, 4),
+		    .session = ledger_sql_text(s, 5),
+		    .actor = ledger_sql_text(s, 6),
+		    .action = ledger_sql_text(s, 7),
+		    .object = ledger_sql_text(s, 8),
+		    .decision = ledger_sql_text(s, 9),
+		    .rule = ledger_sql_text(s, 10),
+		    .reason = ledger_sql_text(s, 11),
+		    .detail = ledger_sql_text(s, 12),
 		},
-		.hash = ledger_sql_text(s, 13),
+	    .hash = ledger_sql_text(s, 13),
 	};
 }
 
@@ -226,7 +227,7 @@ static void end_read(sqlite3 *db)
 int audit_verify(sqlite3 *db, AuditVerifyResult *ret)
 {
 	_cleanup_sql_finalize_ sqlite3_stmt *s = NULL;
-	AuditVerifyResult v = { 0 };
+	AuditVerifyResult v = {0};
 	char prev[AUDIT_HASH_HEX_LEN + 1] = "", want[AUDIT_HASH_HEX_LEN + 1];
 	int r = 0, rc;
 

@@ -53,8 +53,8 @@ int audit_append(AuditLog *a, uint64_t time_usec, const AuditRecord *rec, int64_
  * chain holds (see ret->first_bad), -errno when it cannot be read. */
 typedef struct AuditVerifyResult {
 	int64_t rows;
-	int64_t first_bad;   /* seq of the first broken row, 0 when intact */
-	char problem[128];   /* "hash mismatch", "sequence gap: expected 41" */
+	int64_t first_bad;		   /* seq of the first broken row, 0 when intact */
+	char problem[128];		   /* "hash mismatch", "sequence gap: expected 41" */
 	char head[AUDIT_HASH_HEX_LEN + 1]; /* hash of the last row ("" for none) */
 } AuditVerifyResult;
 int audit_verify(sqlite3 *db, AuditVerifyResult *ret);
@@ -62,9 +62,9 @@ int audit_verify(sqlite3 *db, AuditVerifyResult *ret);
 /* Reading the trail. Filters are ANDed; NULL / 0 means "any". */
 typedef struct AuditFilter {
 	const char *tenant, *session, *decision;
-	uint64_t since_usec;   /* time >= since */
-	int64_t after_seq;     /* seq > after_seq */
-	uint64_t last;         /* only the last N matching rows */
+	uint64_t since_usec; /* time >= since */
+	int64_t after_seq;   /* seq > after_seq */
+	uint64_t last;	     /* only the last N matching rows */
 } AuditFilter;
 
 typedef struct AuditEntry {

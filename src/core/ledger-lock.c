@@ -77,7 +77,7 @@ int ledger_lock_open(const char *db_path, LedgerLock *ret)
 			return r;
 		}
 	}
-	*ret = (LedgerLock) { .fd = TAKE_FD(fd), .shared = s };
+	*ret = (LedgerLock){.fd = TAKE_FD(fd), .shared = s};
 	return 0;
 }
 
@@ -92,8 +92,8 @@ void ledger_lock_close(LedgerLock *l)
 int ledger_lock_acquire(LedgerLock *l, uint64_t deadline_usec)
 {
 	struct timespec dl = {
-		.tv_sec = (time_t) (deadline_usec / 1000000),
-		.tv_nsec = (long) (deadline_usec % 1000000) * 1000,
+	    .tv_sec = (time_t) (deadline_usec / 1000000),
+	    .tv_nsec = (long) (deadline_usec % 1000000) * 1000,
 	};
 	int r;
 

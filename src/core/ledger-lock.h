@@ -25,7 +25,7 @@ typedef struct LedgerLock {
 	LedgerLockShared *shared; /* NULL: no queue, SQLite alone */
 } LedgerLock;
 
-#define LEDGER_LOCK_NULL ((LedgerLock) { .fd = -EBADF })
+#define LEDGER_LOCK_NULL ((LedgerLock){.fd = -EBADF})
 
 /* Opens or creates "<db_path>-lock". Returns 0, or -errno (the caller may
  * go on without the queue). */

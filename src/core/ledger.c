@@ -30,44 +30,44 @@
  * SQLite turns an overflowing integer sum into a float, so every addition
  * is checked in C before it is written. */
 static const char schema_v1[] =
-	"CREATE TABLE tenants ("
-	" name TEXT PRIMARY KEY,"
-	" created INTEGER NOT NULL,"
-	" rate_interval INTEGER,"
-	" rate_burst INTEGER) WITHOUT ROWID;\n"
-	"CREATE TABLE budgets ("
-	" scope TEXT NOT NULL, unit TEXT NOT NULL,"
-	" period TEXT NOT NULL CHECK (period IN ('day', 'week', 'month', 'total')),"
-	" amount INTEGER NOT NULL CHECK (amount >= 0),"
-	" updated INTEGER NOT NULL,"
-	" PRIMARY KEY (scope, unit, period)) WITHOUT ROWID;\n"
-	"CREATE TABLE holds ("
-	" id TEXT PRIMARY KEY,"
-	" kind TEXT NOT NULL CHECK (kind IN ('hold', 'charge')),"
-	" scope TEXT NOT NULL, unit TEXT NOT NULL,"
-	" amount INTEGER NOT NULL, ttl INTEGER NOT NULL, session TEXT,"
-	" state TEXT NOT NULL CHECK (state IN ('pending', 'posted', 'voided', 'expired', 'failed')),"
-	" posted INTEGER NOT NULL DEFAULT 0,"
-	" code TEXT, reason TEXT,"
-	" created INTEGER NOT NULL, expires INTEGER NOT NULL, settled INTEGER) WITHOUT ROWID;\n"
-	"CREATE INDEX holds_pending ON holds (expires) WHERE state = 'pending';\n"
-	"CREATE TABLE balances ("
-	" scope TEXT NOT NULL, unit TEXT NOT NULL,"
-	" held INTEGER NOT NULL CHECK (held >= 0),"
-	" posted INTEGER NOT NULL CHECK (posted >= 0),"
-	" PRIMARY KEY (scope, unit)) WITHOUT ROWID;\n"
-	"CREATE TABLE spend ("
-	" scope TEXT NOT NULL, unit TEXT NOT NULL, day INTEGER NOT NULL,"
-	" amount INTEGER NOT NULL CHECK (amount >= 0),"
-	" PRIMARY KEY (scope, unit, day)) WITHOUT ROWID;\n"
-	"CREATE TABLE sessions ("
-	" id TEXT PRIMARY KEY,"
-	" tenant TEXT NOT NULL, project TEXT, user TEXT, command TEXT,"
-	" hold_id TEXT, unit TEXT,"
-	" start_time INTEGER NOT NULL, end_time INTEGER, end_reason TEXT, exit_status INTEGER,"
-	" wall_usec INTEGER, cpu_usec INTEGER, memory_peak INTEGER, pids_peak INTEGER,"
-	" egress_bytes INTEGER, cost INTEGER);\n"
-	"CREATE INDEX sessions_start ON sessions (start_time);\n";
+    "CREATE TABLE tenants ("
+    " name TEXT PRIMARY KEY,"
+    " created INTEGER NOT NULL,"
+    " rate_interval INTEGER,"
+    " rate_burst INTEGER) WITHOUT ROWID;\n"
+    "CREATE TABLE budgets ("
+    " scope TEXT NOT NULL, unit TEXT NOT NULL,"
+    " period TEXT NOT NULL CHECK (period IN ('day', 'week', 'month', 'total')),"
+    " amount INTEGER NOT NULL CHECK (amount >= 0),"
+    " updated INTEGER NOT NULL,"
+    " PRIMARY KEY (scope, unit, period)) WITHOUT ROWID;\n"
+    "CREATE TABLE holds ("
+    " id TEXT PRIMARY KEY,"
+    " kind TEXT NOT NULL CHECK (kind IN ('hold', 'charge')),"
+    " scope TEXT NOT NULL, unit TEXT NOT NULL,"
+    " amount INTEGER NOT NULL, ttl INTEGER NOT NULL, session TEXT,"
+    " state TEXT NOT NULL CHECK (state IN ('pending', 'posted', 'voided', 'expired', 'failed')),"
+    " posted INTEGER NOT NULL DEFAULT 0,"
+    " code TEXT, reason TEXT,"
+    " created INTEGER NOT NULL, expires INTEGER NOT NULL, settled INTEGER) WITHOUT ROWID;\n"
+    "CREATE INDEX holds_pending ON holds (expires) WHERE state = 'pending';\n"
+    "CREATE TABLE balances ("
+    " scope TEXT NOT NULL, unit TEXT NOT NULL,"
+    " held INTEGER NOT NULL CHECK (held >= 0),"
+    " posted INTEGER NOT NULL CHECK (posted >= 0),"
+    " PRIMARY KEY (scope, unit)) WITHOUT ROWID;\n"
+    "CREATE TABLE spend ("
+    " scope TEXT NOT NULL, unit TEXT NOT NULL, day INTEGER NOT NULL,"
+    " amount INTEGER NOT NULL CHECK (amount >= 0),"
+    " PRIMARY KEY (scope, unit, day)) WITHOUT ROWID;\n"
+    "CREATE TABLE sessions ("
+    " id TEXT PRIMARY KEY,"
+    " tenant TEXT NOT NULL, project TEXT, user TEXT, command TEXT,"
+    " hold_id TEXT, unit TEXT,"
+    " start_time INTEGER NOT NULL, end_time INTEGER, end_reason TEXT, exit_status INTEGER,"
+    " wall_usec INTEGER, cpu_usec INTEGER, memory_peak INTEGER, pids_peak INTEGER,"
+    " egress_bytes INTEGER, cost INTEGER);\n"
+    "CREATE INDEX sessions_start ON sessions (start_time);\n";
 
 /* ---- Cached statements ----------------------------------------------------
  * Prepared on first use only: kdc-run opens the ledger on every start and
@@ -95,37 +95,37 @@ typedef enum Stmt {
 } Stmt;
 
 static const char *const stmt_sql[_STMT_MAX] = {
-	[STMT_BEGIN] = "BEGIN IMMEDIATE",
-	[STMT_BEGIN_READ] = "BEGIN",
-	[STMT_COMMIT] = "COMMIT",
-	[STMT_ROLLBACK] = "ROLLBACK",
-	[STMT_TENANT_GET] = "SELECT rate_interval, rate_burst FROM tenants WHERE name = ?1",
-	[STMT_TENANT_INSERT] = "INSERT INTO tenants (name, created, rate_interval, rate_burst) VALUES (?1, ?2, ?3, ?4)"
-			       " ON CONFLICT (name) DO UPDATE SET rate_interval = excluded.rate_interval,"
-			       " rate_burst = excluded.rate_burst",
-	[STMT_HOLD_GET] = "SELECT kind, scope, unit, amount, ttl, session, state, posted, code, reason, created, expires"
-			  " FROM holds WHERE id = ?1",
-	[STMT_HOLD_INSERT] = "INSERT INTO holds (id, kind, scope, unit, amount, ttl, session, state, posted, code,"
-			     " reason, created, expires, settled)"
-			     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-	[STMT_HOLD_SETTLE] = "UPDATE holds SET state = ?2, posted = ?3, settled = ?4 WHERE id = ?1",
-	[STMT_HOLD_DUE] = "SELECT id, scope, unit, amount, session FROM holds"
-			  " WHERE state = 'pending' AND expires <= ?1 ORDER BY expires LIMIT 32",
-	[STMT_BALANCE_GET] = "SELECT held, posted FROM balances WHERE scope = ?1 AND unit = ?2",
-	[STMT_BALANCE_PUT] = "INSERT INTO balances (scope, unit, held, posted) VALUES (?1, ?2, ?3, ?4)"
-			     " ON CONFLICT (scope, unit) DO UPDATE SET held = excluded.held, posted = excluded.posted",
-	[STMT_SPEND_ADD] = "INSERT INTO spend (scope, unit, day, amount) VALUES (?1, ?2, ?3, ?4)"
-			   " ON CONFLICT (scope, unit, day) DO UPDATE SET amount = amount + excluded.amount",
-	[STMT_SPEND_SUM] = "SELECT COALESCE(SUM(amount), 0) FROM spend"
-			   " WHERE scope = ?1 AND unit = ?2 AND day >= ?3 AND day < ?4",
-	[STMT_BUDGETS_FOR] = "SELECT period, amount FROM budgets WHERE scope = ?1 AND unit = ?2",
-	[STMT_SESSION_GET] = "SELECT hold_id, unit, end_time, tenant, project, user FROM sessions WHERE id = ?1",
-	[STMT_SESSION_INSERT] = "INSERT INTO sessions (id, tenant, project, user, command, hold_id, unit, start_time,"
-				" end_time, end_reason, exit_status)"
-				" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-	[STMT_SESSION_END] = "UPDATE sessions SET end_time = ?2, end_reason = ?3, exit_status = ?4, wall_usec = ?5,"
-			     " cpu_usec = ?6, memory_peak = ?7, pids_peak = ?8, egress_bytes = ?9, cost = ?10"
-			     " WHERE id = ?1",
+    [STMT_BEGIN] = "BEGIN IMMEDIATE",
+    [STMT_BEGIN_READ] = "BEGIN",
+    [STMT_COMMIT] = "COMMIT",
+    [STMT_ROLLBACK] = "ROLLBACK",
+    [STMT_TENANT_GET] = "SELECT rate_interval, rate_burst FROM tenants WHERE name = ?1",
+    [STMT_TENANT_INSERT] = "INSERT INTO tenants (name, created, rate_interval, rate_burst) VALUES (?1, ?2, ?3, ?4)"
+			   " ON CONFLICT (name) DO UPDATE SET rate_interval = excluded.rate_interval,"
+			   " rate_burst = excluded.rate_burst",
+    [STMT_HOLD_GET] = "SELECT kind, scope, unit, amount, ttl, session, state, posted, code, reason, created, expires"
+		      " FROM holds WHERE id = ?1",
+    [STMT_HOLD_INSERT] = "INSERT INTO holds (id, kind, scope, unit, amount, ttl, session, state, posted, code,"
+			 " reason, created, expires, settled)"
+			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+    [STMT_HOLD_SETTLE] = "UPDATE holds SET state = ?2, posted = ?3, settled = ?4 WHERE id = ?1",
+    [STMT_HOLD_DUE] = "SELECT id, scope, unit, amount, session FROM holds"
+		      " WHERE state = 'pending' AND expires <= ?1 ORDER BY expires LIMIT 32",
+    [STMT_BALANCE_GET] = "SELECT held, posted FROM balances WHERE scope = ?1 AND unit = ?2",
+    [STMT_BALANCE_PUT] = "INSERT INTO balances (scope, unit, held, posted) VALUES (?1, ?2, ?3, ?4)"
+			 " ON CONFLICT (scope, unit) DO UPDATE SET held = excluded.held, posted = excluded.posted",
+    [STMT_SPEND_ADD] = "INSERT INTO spend (scope, unit, day, amount) VALUES (?1, ?2, ?3, ?4)"
+		       " ON CONFLICT (scope, unit, day) DO UPDATE SET amount = amount + excluded.amount",
+    [STMT_SPEND_SUM] = "SELECT COALESCE(SUM(amount), 0) FROM spend"
+		       " WHERE scope = ?1 AND unit = ?2 AND day >= ?3 AND day < ?4",
+    [STMT_BUDGETS_FOR] = "SELECT period, amount FROM budgets WHERE scope = ?1 AND unit = ?2",
+    [STMT_SESSION_GET] = "SELECT hold_id, unit, end_time, tenant, project, user FROM sessions WHERE id = ?1",
+    [STMT_SESSION_INSERT] = "INSERT INTO sessions (id, tenant, project, user, command, hold_id, unit, start_time,"
+			    " end_time, end_reason, exit_status)"
+			    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    [STMT_SESSION_END] = "UPDATE sessions SET end_time = ?2, end_reason = ?3, exit_status = ?4, wall_usec = ?5,"
+			 " cpu_usec = ?6, memory_peak = ?7, pids_peak = ?8, egress_bytes = ?9, cost = ?10"
+			 " WHERE id = ?1",
 };
 
 /* The WAL is checkpointed when it reaches LEDGER_WAL_CHECKPOINT frames
@@ -323,7 +323,7 @@ static int busy_handler(void *userdata, int count)
 	delay = MIN(UINT64_C(25) << MIN(count, 7), UINT64_C(2000));
 	l->busy_rand = l->busy_rand * 1103515245u + 12345u;
 	delay += (l->busy_rand >> 8) % (delay + 1);
-	ts = (struct timespec) { .tv_nsec = (long) (delay * 1000) };
+	ts = (struct timespec){.tv_nsec = (long) (delay * 1000)};
 	(void) nanosleep(&ts, NULL);
 	return 1;
 }
@@ -512,10 +512,9 @@ int ledger_open_full(const char *path, unsigned flags, Ledger **ret)
 		}
 	}
 
-	rc = sqlite3_open_v2(path, &l->db,
-			     (ro ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
-				     SQLITE_OPEN_NOMUTEX,
-			     NULL);
+	rc = sqlite3_open_v2(
+	    path, &l->db,
+	    (ro ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK)
 		return l->db ? sql_fail(l, rc) : -ENOMEM;
 	(void) sqlite3_extended_result_codes(l->db, 1);
@@ -645,7 +644,7 @@ bool ledger_id_valid(const char *s)
 
 int ledger_scope_parse(const char *s, LedgerScope *ret)
 {
-	LedgerScope sc = { 0 };
+	LedgerScope sc = {0};
 	const char *p = s;
 
 	if (!s)
@@ -678,10 +677,10 @@ char *ledger_scope_path(const LedgerScope *scope, unsigned depth, char *buf, siz
 }
 
 static const char *const period_names[_LEDGER_PERIOD_MAX] = {
-	[LEDGER_PERIOD_DAY] = "day",
-	[LEDGER_PERIOD_WEEK] = "week",
-	[LEDGER_PERIOD_MONTH] = "month",
-	[LEDGER_PERIOD_TOTAL] = "total",
+    [LEDGER_PERIOD_DAY] = "day",
+    [LEDGER_PERIOD_WEEK] = "week",
+    [LEDGER_PERIOD_MONTH] = "month",
+    [LEDGER_PERIOD_TOTAL] = "total",
 };
 
 const char *ledger_period_to_string(LedgerPeriod p)
@@ -700,10 +699,10 @@ int ledger_period_from_string(const char *s)
 const char *ledger_period_phrase(LedgerPeriod p)
 {
 	static const char *const phrase[_LEDGER_PERIOD_MAX] = {
-		[LEDGER_PERIOD_DAY] = "today",
-		[LEDGER_PERIOD_WEEK] = "this week",
-		[LEDGER_PERIOD_MONTH] = "this month",
-		[LEDGER_PERIOD_TOTAL] = "in total",
+	    [LEDGER_PERIOD_DAY] = "today",
+	    [LEDGER_PERIOD_WEEK] = "this week",
+	    [LEDGER_PERIOD_MONTH] = "this month",
+	    [LEDGER_PERIOD_TOTAL] = "in total",
 	};
 	return p >= 0 && p < _LEDGER_PERIOD_MAX ? phrase[p] : "";
 }
@@ -792,18 +791,18 @@ int ledger_parse_month(const char *s, int64_t *ret_start_day, int64_t *ret_end_d
 }
 
 static const char *const code_names[_LEDGER_CODE_MAX] = {
-	[LEDGER_OK] = "ok",
-	[LEDGER_EXHAUSTED] = "exhausted",
-	[LEDGER_RATE_LIMITED] = "rate-limited",
-	[LEDGER_UNKNOWN_TENANT] = "unknown-tenant",
-	[LEDGER_NOT_FOUND] = "not-found",
-	[LEDGER_CONFLICT] = "conflict",
-	[LEDGER_ALREADY_POSTED] = "already-posted",
-	[LEDGER_ALREADY_VOIDED] = "already-voided",
-	[LEDGER_EXPIRED] = "expired",
-	[LEDGER_EXCEEDS_HOLD] = "exceeds-hold",
-	[LEDGER_INVALID] = "invalid",
-	[LEDGER_OVERFLOW] = "overflow",
+    [LEDGER_OK] = "ok",
+    [LEDGER_EXHAUSTED] = "exhausted",
+    [LEDGER_RATE_LIMITED] = "rate-limited",
+    [LEDGER_UNKNOWN_TENANT] = "unknown-tenant",
+    [LEDGER_NOT_FOUND] = "not-found",
+    [LEDGER_CONFLICT] = "conflict",
+    [LEDGER_ALREADY_POSTED] = "already-posted",
+    [LEDGER_ALREADY_VOIDED] = "already-voided",
+    [LEDGER_EXPIRED] = "expired",
+    [LEDGER_EXCEEDS_HOLD] = "exceeds-hold",
+    [LEDGER_INVALID] = "invalid",
+    [LEDGER_OVERFLOW] = "overflow",
 };
 
 const char *ledger_code_to_string(LedgerCode c)
@@ -834,8 +833,8 @@ const char *ledger_code_decision(LedgerCode c)
 }
 
 static const char *const hold_state_names[_LEDGER_HOLD_STATE_MAX] = {
-	[LEDGER_HOLD_PENDING] = "pending", [LEDGER_HOLD_POSTED] = "posted", [LEDGER_HOLD_VOIDED] = "voided",
-	[LEDGER_HOLD_EXPIRED] = "expired", [LEDGER_HOLD_FAILED] = "failed",
+    [LEDGER_HOLD_PENDING] = "pending", [LEDGER_HOLD_POSTED] = "posted", [LEDGER_HOLD_VOIDED] = "voided",
+    [LEDGER_HOLD_EXPIRED] = "expired", [LEDGER_HOLD_FAILED] = "failed",
 };
 
 const char *ledger_hold_state_to_string(LedgerHoldState s)
@@ -890,20 +889,20 @@ static int audit_scoped(Ledger *l, uint64_t now, const char *scope, const char *
 			const char *action, const char *object, const char *decision, const char *rule,
 			const char *reason, const char *detail)
 {
-	LedgerScope sc = { 0 };
+	LedgerScope sc = {0};
 	bool ok = scope && ledger_scope_parse(scope, &sc) >= 0;
 	AuditRecord rec = {
-		.tenant = ok ? sc.part[0] : NULL,
-		.project = ok && sc.depth > 1 ? sc.part[1] : NULL,
-		.user = ok && sc.depth > 2 ? sc.part[2] : NULL,
-		.session = session,
-		.actor = actor ? actor : "ledger",
-		.action = action,
-		.object = object,
-		.decision = decision,
-		.rule = rule,
-		.reason = reason,
-		.detail = detail,
+	    .tenant = ok ? sc.part[0] : NULL,
+	    .project = ok && sc.depth > 1 ? sc.part[1] : NULL,
+	    .user = ok && sc.depth > 2 ? sc.part[2] : NULL,
+	    .session = session,
+	    .actor = actor ? actor : "ledger",
+	    .action = action,
+	    .object = object,
+	    .decision = decision,
+	    .rule = rule,
+	    .reason = reason,
+	    .detail = detail,
 	};
 	int r = audit_append(&l->audit, now, &rec, NULL);
 	if (r < 0 && r != -EINVAL)
@@ -927,14 +926,14 @@ static int balance_get(Ledger *l, const char *scope, const char *unit, Balance *
 	sqlite3_bind_text(s, 2, unit, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
-		*ret = (Balance) { sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1) };
+		*ret = (Balance){sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1)};
 		if (ret->held < 0 || ret->posted < 0)
 			return -EBADMSG;
 		return 0;
 	}
 	if (rc != SQLITE_DONE)
 		return sql_fail(l, rc);
-	*ret = (Balance) { 0, 0 };
+	*ret = (Balance){0, 0};
 	return 0;
 }
 
@@ -1014,8 +1013,8 @@ static int spend_sum(Ledger *l, const char *scope, const char *unit, int64_t sta
 }
 
 /* Spent in the budget's current period. */
-static int budget_spent(Ledger *l, const char *scope, const char *unit, LedgerPeriod p, const Balance *b,
-			uint64_t now, int64_t *ret)
+static int budget_spent(Ledger *l, const char *scope, const char *unit, LedgerPeriod p, const Balance *b, uint64_t now,
+			int64_t *ret)
 {
 	int64_t start, end;
 
@@ -1115,7 +1114,7 @@ static int copy_text(char *dst, size_t len, const char *src)
 static int hold_get(Ledger *l, const char *id, HoldRow *ret)
 {
 	_cleanup_sql_reset_ sqlite3_stmt *s = NULL;
-	HoldRow h = { 0 };
+	HoldRow h = {0};
 	const char *session;
 	int r, rc;
 
@@ -1233,8 +1232,8 @@ static int expire_due(Ledger *l, uint64_t now)
 				    copy_text(due[n].scope, sizeof(due[n].scope), ledger_sql_text(s, 1)) < 0 ||
 				    copy_text(due[n].unit, sizeof(due[n].unit), ledger_sql_text(s, 2)) < 0)
 					return -EBADMSG;
-				due[n].has_session = session && copy_text(due[n].session, sizeof(due[n].session),
-									  session) >= 0;
+				due[n].has_session =
+				    session && copy_text(due[n].session, sizeof(due[n].session), session) >= 0;
 				due[n].amount = sqlite3_column_int64(s, 3);
 				n++;
 			}
@@ -1257,8 +1256,8 @@ static int expire_due(Ledger *l, uint64_t now)
 			r = balance_adjust(l, &sc, due[i].unit, -due[i].amount, 0, now);
 			if (r < 0)
 				return r;
-			snprintf(reason, sizeof(reason), "hold '%.79s' expired after its TTL: %s %.31s released", due[i].id,
-				 fmt_micro(a, due[i].amount), due[i].unit);
+			snprintf(reason, sizeof(reason), "hold '%.79s' expired after its TTL: %s %.31s released",
+				 due[i].id, fmt_micro(a, due[i].amount), due[i].unit);
 			detail = detail_json("{s:s, s:s, s:I}", "scope", due[i].scope, "unit", due[i].unit, "released",
 					     (json_int_t) due[i].amount);
 			if (!detail)
@@ -1296,7 +1295,7 @@ static int hold_locked(Ledger *l, const HoldArgs *a, uint64_t now, LedgerResult 
 	bool recordable;
 	int r;
 
-	*res = (LedgerResult) { .amount = a->amount };
+	*res = (LedgerResult){.amount = a->amount};
 	snprintf(res->unit, sizeof(res->unit), "%s", a->unit ?: "");
 
 	if (!ledger_id_valid(a->id)) {
@@ -1347,8 +1346,9 @@ static int hold_locked(Ledger *l, const HoldArgs *a, uint64_t now, LedgerResult 
 		sqlite3_bind_text(s, 1, sc.part[0], -1, SQLITE_STATIC);
 		rc = sqlite3_step(s);
 		if (rc == SQLITE_DONE)
-			set_result(res, LEDGER_UNKNOWN_TENANT, "unknown tenant '%s' (add it with 'kdc-ledger tenant add %s')",
-				   sc.part[0], sc.part[0]);
+			set_result(res, LEDGER_UNKNOWN_TENANT,
+				   "unknown tenant '%s' (add it with 'kdc-ledger tenant add %s')", sc.part[0],
+				   sc.part[0]);
 		else if (rc != SQLITE_ROW)
 			return sql_fail(l, rc);
 		else if (a->capped) {
@@ -1375,8 +1375,8 @@ static int hold_locked(Ledger *l, const HoldArgs *a, uint64_t now, LedgerResult 
 		return r;
 	{
 		char x[40];
-		set_result(res, LEDGER_OK, "%s %s %s in '%s'", a->charge ? "charged" : "held",
-			   fmt_micro(x, a->amount), a->unit, a->scope);
+		set_result(res, LEDGER_OK, "%s %s %s in '%s'", a->charge ? "charged" : "held", fmt_micro(x, a->amount),
+			   a->unit, a->scope);
 	}
 	return 0;
 }
@@ -1387,14 +1387,16 @@ static int hold_or_charge(Ledger *l, const LedgerHoldRequest *req, bool charge, 
 	_cleanup_free_ char *detail = NULL;
 	LedgerResult res;
 	HoldArgs a = {
-		.id = req->id,
-		.scope = req->scope,
-		.unit = req->unit,
-		.session = req->session,
-		.amount = req->amount,
-		.ttl = charge ? 0 : req->ttl_usec ? req->ttl_usec : LEDGER_DEFAULT_TTL_USEC,
-		.charge = charge,
-		.capped = true,
+	    .id = req->id,
+	    .scope = req->scope,
+	    .unit = req->unit,
+	    .session = req->session,
+	    .amount = req->amount,
+	    .ttl = charge	   ? 0
+		   : req->ttl_usec ? req->ttl_usec
+				   : LEDGER_DEFAULT_TTL_USEC,
+	    .charge = charge,
+	    .capped = true,
 	};
 	uint64_t now;
 	int r;
@@ -1411,8 +1413,8 @@ static int hold_or_charge(Ledger *l, const LedgerHoldRequest *req, bool charge, 
 	if (r < 0)
 		return r;
 	detail = detail_json("{s:s?, s:s?, s:I, s:I, s:b}", "scope", req->scope, "unit", req->unit, "amount",
-			     (json_int_t) req->amount, "ttl", (json_int_t) MIN(a.ttl, (uint64_t) INT64_MAX),
-			     "replayed", res.replayed);
+			     (json_int_t) req->amount, "ttl", (json_int_t) MIN(a.ttl, (uint64_t) INT64_MAX), "replayed",
+			     res.replayed);
 	if (!detail)
 		return -ENOMEM;
 	r = audit_scoped(l, now, req->scope, req->session, req->actor, charge ? "charge" : "hold", req->id,
@@ -1450,9 +1452,10 @@ static int hold_for_update(Ledger *l, const char *id, const char *tenant, HoldRo
 		return 0;
 	}
 	r = hold_get(l, id, h);
-	if (r == -ENOENT || (r >= 0 && tenant && (ledger_scope_parse(h->scope, &sc) < 0 || !streq(sc.part[0], tenant)))) {
-		set_result(res, LEDGER_NOT_FOUND, "no hold '%s'%s%s%s", id, tenant ? " for tenant '" : "",
-			   tenant ?: "", tenant ? "'" : "");
+	if (r == -ENOENT ||
+	    (r >= 0 && tenant && (ledger_scope_parse(h->scope, &sc) < 0 || !streq(sc.part[0], tenant)))) {
+		set_result(res, LEDGER_NOT_FOUND, "no hold '%s'%s%s%s", id, tenant ? " for tenant '" : "", tenant ?: "",
+			   tenant ? "'" : "");
 		return 0;
 	}
 	if (r < 0)
@@ -1483,7 +1486,8 @@ static int post_locked(Ledger *l, const LedgerPostRequest *req, uint64_t now, Ho
 	amount = req->full ? h->amount : req->amount;
 	res->amount = amount;
 	if (amount <= 0) {
-		set_result(res, LEDGER_INVALID, "invalid amount: a post must be greater than zero (void releases a hold)");
+		set_result(res, LEDGER_INVALID,
+			   "invalid amount: a post must be greater than zero (void releases a hold)");
 		return 0;
 	}
 	switch (h->state) {
@@ -1549,8 +1553,8 @@ int ledger_post(Ledger *l, const LedgerPostRequest *req, LedgerResult *ret)
 {
 	_cleanup_tx_ Ledger *tx = NULL;
 	_cleanup_free_ char *detail = NULL;
-	LedgerResult res = { 0 };
-	HoldRow h = { 0 };
+	LedgerResult res = {0};
+	HoldRow h = {0};
 	uint64_t now;
 	int r;
 
@@ -1627,8 +1631,8 @@ int ledger_void(Ledger *l, const LedgerVoidRequest *req, LedgerResult *ret)
 {
 	_cleanup_tx_ Ledger *tx = NULL;
 	_cleanup_free_ char *detail = NULL;
-	LedgerResult res = { 0 };
-	HoldRow h = { 0 };
+	LedgerResult res = {0};
+	HoldRow h = {0};
 	uint64_t now;
 	int r;
 
@@ -1643,9 +1647,9 @@ int ledger_void(Ledger *l, const LedgerVoidRequest *req, LedgerResult *ret)
 	r = void_locked(l, req, now, &h, &res);
 	if (r < 0)
 		return r;
-	detail = detail_json("{s:s?, s:s?, s:I, s:b}", "scope", h.scope[0] ? h.scope : NULL, "unit",
-			     h.unit[0] ? h.unit : NULL, "released", (json_int_t) res.released, "replayed",
-			     res.replayed);
+	detail =
+	    detail_json("{s:s?, s:s?, s:I, s:b}", "scope", h.scope[0] ? h.scope : NULL, "unit",
+			h.unit[0] ? h.unit : NULL, "released", (json_int_t) res.released, "replayed", res.replayed);
 	if (!detail)
 		return -ENOMEM;
 	r = audit_scoped(l, now, h.scope[0] ? h.scope : NULL, h.has_session ? h.session : NULL, req->actor, "void",
@@ -1688,13 +1692,13 @@ int ledger_hold_get(Ledger *l, const char *id, LedgerHoldInfo *ret)
 	r = hold_get(l, id, &h);
 	if (r < 0)
 		return r;
-	*ret = (LedgerHoldInfo) {
-		.charge = h.charge,
-		.amount = h.amount,
-		.posted = h.posted,
-		.state = h.state,
-		.created_usec = h.created,
-		.expires_usec = h.expires,
+	*ret = (LedgerHoldInfo){
+	    .charge = h.charge,
+	    .amount = h.amount,
+	    .posted = h.posted,
+	    .state = h.state,
+	    .created_usec = h.created,
+	    .expires_usec = h.expires,
 	};
 	strcpy(ret->id, id);
 	strcpy(ret->scope, h.scope);
@@ -1723,9 +1727,9 @@ static int tenant_get(Ledger *l, const char *name, bool *ret_exists, RateLimit *
 	*ret_exists = true;
 	*ret_has_rate = sqlite3_column_type(s, 0) != SQLITE_NULL && sqlite3_column_int64(s, 0) > 0;
 	if (*ret_has_rate)
-		*ret_rate = (RateLimit) {
-			.interval_usec = (uint64_t) sqlite3_column_int64(s, 0),
-			.burst = (uint64_t) MAX(sqlite3_column_int64(s, 1), 0),
+		*ret_rate = (RateLimit){
+		    .interval_usec = (uint64_t) sqlite3_column_int64(s, 0),
+		    .burst = (uint64_t) MAX(sqlite3_column_int64(s, 1), 0),
 		};
 	return 0;
 }
@@ -1751,8 +1755,8 @@ int ledger_admit(Ledger *l, const LedgerAdmitRequest *req, LedgerAdmitResult *re
 {
 	_cleanup_tx_ Ledger *tx = NULL;
 	_cleanup_free_ char *detail = NULL;
-	LedgerAdmitResult out = { .allowed = true };
-	LedgerResult res = { .code = LEDGER_OK };
+	LedgerAdmitResult out = {.allowed = true};
+	LedgerResult res = {.code = LEDGER_OK};
 	const char *unit = req->unit ?: "USD", *rule = NULL;
 	char scope[LEDGER_SCOPE_MAX], hold_id[80] = "";
 	RateLimit rate;
@@ -1831,12 +1835,12 @@ int ledger_admit(Ledger *l, const LedgerAdmitRequest *req, LedgerAdmitResult *re
 
 	if (res.code == LEDGER_OK && req->hold_amount > 0) {
 		HoldArgs a = {
-			.scope = scope,
-			.unit = unit,
-			.session = req->session_id,
-			.amount = req->hold_amount,
-			.ttl = req->hold_ttl_usec ?: LEDGER_DEFAULT_TTL_USEC,
-			.capped = true,
+		    .scope = scope,
+		    .unit = unit,
+		    .session = req->session_id,
+		    .amount = req->hold_amount,
+		    .ttl = req->hold_ttl_usec ?: LEDGER_DEFAULT_TTL_USEC,
+		    .capped = true,
 		};
 
 		snprintf(hold_id, sizeof(hold_id), "run-%s", req->session_id);
@@ -1913,7 +1917,7 @@ int ledger_settle(Ledger *l, const LedgerSettleRequest *req)
 	char reason[LEDGER_REASON_MAX], x[40];
 	bool has_hold = false, late = false;
 	int64_t cost = 0, clamped = 0;
-	LedgerResult res = { 0 };
+	LedgerResult res = {0};
 	uint64_t now;
 	int r, rc;
 
@@ -1966,11 +1970,11 @@ int ledger_settle(Ledger *l, const LedgerSettleRequest *req)
 			return r == -ENOENT ? -EBADMSG : r;
 		if (h.state == LEDGER_HOLD_PENDING) {
 			if (req->actual > 0) {
-				LedgerPostRequest p = { .id = hold_id, .amount = MIN(req->actual, h.amount) };
+				LedgerPostRequest p = {.id = hold_id, .amount = MIN(req->actual, h.amount)};
 				clamped = req->actual - p.amount;
 				r = post_locked(l, &p, now, &h, &res);
 			} else {
-				LedgerVoidRequest v = { .id = hold_id };
+				LedgerVoidRequest v = {.id = hold_id};
 				r = void_locked(l, &v, now, &h, &res);
 			}
 			if (r < 0)
@@ -1986,12 +1990,12 @@ int ledger_settle(Ledger *l, const LedgerSettleRequest *req)
 		/* No hold was placed (hold of 0): the spend happened anyway and
 		 * is recorded, unreserved. */
 		HoldArgs a = {
-			.scope = scope,
-			.unit = unit,
-			.session = req->session_id,
-			.amount = req->actual,
-			.charge = true,
-			.capped = false,
+		    .scope = scope,
+		    .unit = unit,
+		    .session = req->session_id,
+		    .amount = req->actual,
+		    .charge = true,
+		    .capped = false,
 		};
 
 		snprintf(hold_id, sizeof(hold_id), "run-%s", req->session_id);
@@ -2034,16 +2038,16 @@ int ledger_settle(Ledger *l, const LedgerSettleRequest *req)
 			 req->exit_status, fmt_micro(x, cost), unit, clamped > 0 ? ", clamped to its hold" : "");
 	detail = detail_json("{s:s?, s:s, s:I, s:I, s:I, s:i, s:I, s:I, s:I, s:I, s:I}", "hold_id",
 			     hold_id[0] ? hold_id : NULL, "unit", unit, "actual", (json_int_t) req->actual, "cost",
-			     (json_int_t) cost, "released", (json_int_t) res.released, "exit_status",
-			     req->exit_status, "wall_usec", (json_int_t) MIN(req->wall_usec, (uint64_t) INT64_MAX),
-			     "cpu_usec", (json_int_t) MIN(req->cpu_usec, (uint64_t) INT64_MAX), "memory_peak",
+			     (json_int_t) cost, "released", (json_int_t) res.released, "exit_status", req->exit_status,
+			     "wall_usec", (json_int_t) MIN(req->wall_usec, (uint64_t) INT64_MAX), "cpu_usec",
+			     (json_int_t) MIN(req->cpu_usec, (uint64_t) INT64_MAX), "memory_peak",
 			     (json_int_t) MIN(req->memory_peak, (uint64_t) INT64_MAX), "pids_peak",
 			     (json_int_t) MIN(req->pids_peak, (uint64_t) INT64_MAX), "egress_bytes",
 			     (json_int_t) MIN(req->egress_bytes, (uint64_t) INT64_MAX));
 	if (!detail)
 		return -ENOMEM;
-	r = audit_scoped(l, now, scope, req->session_id, "kdc-run", "settle", req->session_id,
-			 late ? "error" : "allow", late ? "ttl" : NULL, reason, detail);
+	r = audit_scoped(l, now, scope, req->session_id, "kdc-run", "settle", req->session_id, late ? "error" : "allow",
+			 late ? "ttl" : NULL, reason, detail);
 	if (r < 0)
 		return r;
 	r = tx_commit(l);
@@ -2085,8 +2089,8 @@ int ledger_audit(Ledger *l, const AuditRecord *rec)
 int ledger_rate_check(Ledger *l, const char *key, const RateLimit *rl, const AuditRecord *ctx, LedgerResult *ret)
 {
 	_cleanup_tx_ Ledger *tx = NULL;
-	LedgerResult res = { .code = LEDGER_OK };
-	AuditRecord rec = ctx ? *ctx : (AuditRecord) { 0 };
+	LedgerResult res = {.code = LEDGER_OK};
+	AuditRecord rec = ctx ? *ctx : (AuditRecord){0};
 	char rs[64], d[32];
 	uint64_t now, retry = 0;
 	bool allowed;
@@ -2257,17 +2261,17 @@ int ledger_tenant_list(Ledger *l, LedgerTenantFunc cb, void *userdata)
 	_cleanup_sql_finalize_ sqlite3_stmt *s = NULL;
 	int r, rc;
 
-	rc = sqlite3_prepare_v2(l->db, "SELECT name, created, rate_interval, rate_burst FROM tenants ORDER BY name",
-				-1, &s, NULL);
+	rc = sqlite3_prepare_v2(l->db, "SELECT name, created, rate_interval, rate_burst FROM tenants ORDER BY name", -1,
+				&s, NULL);
 	if (rc != SQLITE_OK)
 		return sql_fail(l, rc);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		LedgerTenant t = {
-			.name = ledger_sql_text(s, 0),
-			.created_usec = (uint64_t) sqlite3_column_int64(s, 1),
-			.has_rate = sqlite3_column_int64(s, 2) > 0,
-			.rate = { (uint64_t) MAX(sqlite3_column_int64(s, 2), 0),
-				  (uint64_t) MAX(sqlite3_column_int64(s, 3), 0) },
+		    .name = ledger_sql_text(s, 0),
+		    .created_usec = (uint64_t) sqlite3_column_int64(s, 1),
+		    .has_rate = sqlite3_column_int64(s, 2) > 0,
+		    .rate = {(uint64_t) MAX(sqlite3_column_int64(s, 2), 0),
+			     (uint64_t) MAX(sqlite3_column_int64(s, 3), 0)},
 		};
 		r = cb(&t, userdata);
 		if (r < 0)
@@ -2394,18 +2398,18 @@ int ledger_budget_list(Ledger *l, const char *scope, LedgerBudgetFunc cb, void *
 	if (rc != SQLITE_OK)
 		return sql_fail(l, rc);
 	rc = sqlite3_prepare_v2(l->db,
-				"SELECT scope, unit, period, amount FROM budgets WHERE " SUBTREE("scope")
-				" ORDER BY scope, unit, CASE period WHEN 'day' THEN 0 WHEN 'week' THEN 1"
-				" WHEN 'month' THEN 2 ELSE 3 END",
+				"SELECT scope, unit, period, amount FROM budgets WHERE " SUBTREE(
+				    "scope") " ORDER BY scope, unit, CASE period WHEN 'day' THEN 0 WHEN 'week' THEN 1"
+					     " WHEN 'month' THEN 2 ELSE 3 END",
 				-1, &s, NULL);
 	if (rc != SQLITE_OK)
 		return sql_fail(l, rc);
 	ledger_sql_bind_text(s, 1, scope);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		LedgerBudgetStatus b = {
-			.scope = ledger_sql_text(s, 0),
-			.unit = ledger_sql_text(s, 1),
-			.limit = sqlite3_column_int64(s, 3),
+		    .scope = ledger_sql_text(s, 0),
+		    .unit = ledger_sql_text(s, 1),
+		    .limit = sqlite3_column_int64(s, 3),
 		};
 		Balance bal;
 		int p = ledger_period_from_string(ledger_sql_text(s, 2));
@@ -2436,15 +2440,14 @@ int ledger_budget_list(Ledger *l, const char *scope, LedgerBudgetFunc cb, void *
 	return rc == SQLITE_DONE ? 0 : sql_fail(l, rc);
 }
 
-int ledger_usage(Ledger *l, const char *scope, int64_t start_day, int64_t end_day, LedgerUsageFunc cb,
-		 void *userdata)
+int ledger_usage(Ledger *l, const char *scope, int64_t start_day, int64_t end_day, LedgerUsageFunc cb, void *userdata)
 {
 	_cleanup_sql_finalize_ sqlite3_stmt *s = NULL;
 	int r, rc;
 
 	rc = sqlite3_prepare_v2(l->db,
-				"SELECT scope, unit, SUM(amount) FROM spend WHERE " SUBTREE("scope")
-				" AND day >= ?2 AND day < ?3 GROUP BY scope, unit ORDER BY scope, unit",
+				"SELECT scope, unit, SUM(amount) FROM spend WHERE " SUBTREE(
+				    "scope") " AND day >= ?2 AND day < ?3 GROUP BY scope, unit ORDER BY scope, unit",
 				-1, &s, NULL);
 	if (rc != SQLITE_OK)
 		return sql_fail(l, rc);
@@ -2453,9 +2456,9 @@ int ledger_usage(Ledger *l, const char *scope, int64_t start_day, int64_t end_da
 	sqlite3_bind_int64(s, 3, end_day);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		LedgerUsage u = {
-			.scope = ledger_sql_text(s, 0),
-			.unit = ledger_sql_text(s, 1),
-			.spent = sqlite3_column_int64(s, 2),
+		    .scope = ledger_sql_text(s, 0),
+		    .unit = ledger_sql_text(s, 1),
+		    .spent = sqlite3_column_int64(s, 2),
 		};
 		r = cb(&u, userdata);
 		if (r < 0)
@@ -2470,14 +2473,15 @@ int ledger_session_list(Ledger *l, const char *tenant, uint64_t last, LedgerSess
 	int r, rc;
 
 	rc = sqlite3_prepare_v2(
-		l->db,
-		"SELECT * FROM (SELECT s.id, s.tenant, s.project, s.user, s.command, s.hold_id, s.unit, s.end_reason,"
-		" s.start_time, s.end_time, s.exit_status, s.wall_usec, s.cpu_usec, s.memory_peak, s.pids_peak,"
-		" s.egress_bytes, s.cost, CASE WHEN h.state = 'pending' AND h.expires <= ?3 THEN 'expired' ELSE h.state END,"
-		" s.rowid AS n FROM sessions s LEFT JOIN holds h ON h.id = s.hold_id"
-		" WHERE ?1 IS NULL OR s.tenant = ?1 ORDER BY s.start_time DESC, s.rowid DESC LIMIT ?2)"
-		" ORDER BY start_time, n",
-		-1, &s, NULL);
+	    l->db,
+	    "SELECT * FROM (SELECT s.id, s.tenant, s.project, s.user, s.command, s.hold_id, s.unit, s.end_reason,"
+	    " s.start_time, s.end_time, s.exit_status, s.wall_usec, s.cpu_usec, s.memory_peak, s.pids_peak,"
+	    " s.egress_bytes, s.cost, CASE WHEN h.state = 'pending' AND h.expires <= ?3 THEN 'expired' ELSE h.state "
+	    "END,"
+	    " s.rowid AS n FROM sessions s LEFT JOIN holds h ON h.id = s.hold_id"
+	    " WHERE ?1 IS NULL OR s.tenant = ?1 ORDER BY s.start_time DESC, s.rowid DESC LIMIT ?2)"
+	    " ORDER BY start_time, n",
+	    -1, &s, NULL);
 	if (rc != SQLITE_OK)
 		return sql_fail(l, rc);
 	ledger_sql_bind_text(s, 1, tenant);
@@ -2485,24 +2489,24 @@ int ledger_session_list(Ledger *l, const char *tenant, uint64_t last, LedgerSess
 	bind_u64(s, 3, ledger_now(l)); /* a hold past its TTL counts as expired */
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		LedgerSession x = {
-			.id = ledger_sql_text(s, 0),
-			.tenant = ledger_sql_text(s, 1),
-			.project = ledger_sql_text(s, 2),
-			.user = ledger_sql_text(s, 3),
-			.command = ledger_sql_text(s, 4),
-			.hold_id = ledger_sql_text(s, 5),
-			.unit = ledger_sql_text(s, 6),
-			.end_reason = ledger_sql_text(s, 7),
-			.start_usec = (uint64_t) sqlite3_column_int64(s, 8),
-			.end_usec = (uint64_t) sqlite3_column_int64(s, 9),
-			.exit_status = sqlite3_column_int(s, 10),
-			.wall_usec = (uint64_t) sqlite3_column_int64(s, 11),
-			.cpu_usec = (uint64_t) sqlite3_column_int64(s, 12),
-			.memory_peak = (uint64_t) sqlite3_column_int64(s, 13),
-			.pids_peak = (uint64_t) sqlite3_column_int64(s, 14),
-			.egress_bytes = (uint64_t) sqlite3_column_int64(s, 15),
-			.cost = sqlite3_column_int64(s, 16),
-			.hold_state = hold_state_from_string(ledger_sql_text(s, 17)),
+		    .id = ledger_sql_text(s, 0),
+		    .tenant = ledger_sql_text(s, 1),
+		    .project = ledger_sql_text(s, 2),
+		    .user = ledger_sql_text(s, 3),
+		    .command = ledger_sql_text(s, 4),
+		    .hold_id = ledger_sql_text(s, 5),
+		    .unit = ledger_sql_text(s, 6),
+		    .end_reason = ledger_sql_text(s, 7),
+		    .start_usec = (uint64_t) sqlite3_column_int64(s, 8),
+		    .end_usec = (uint64_t) sqlite3_column_int64(s, 9),
+		    .exit_status = sqlite3_column_int(s, 10),
+		    .wall_usec = (uint64_t) sqlite3_column_int64(s, 11),
+		    .cpu_usec = (uint64_t) sqlite3_column_int64(s, 12),
+		    .memory_peak = (uint64_t) sqlite3_column_int64(s, 13),
+		    .pids_peak = (uint64_t) sqlite3_column_int64(s, 14),
+		    .egress_bytes = (uint64_t) sqlite3_column_int64(s, 15),
+		    .cost = sqlite3_column_int64(s, 16),
+		    .hold_state = hold_state_from_string(ledger_sql_text(s, 17)),
 		};
 		r = cb(&x, userdata);
 		if (r < 0)

@@ -30,9 +30,9 @@ typedef struct Ledger Ledger;
 
 #define LEDGER_SCHEMA_VERSION 1
 #define LEDGER_SCHEMA_VERSION_STR "1"
-#define LEDGER_NAME_MAX 64    /* one scope component: [A-Za-z0-9][A-Za-z0-9._-]* */
-#define LEDGER_SCOPE_MAX 200  /* "a/b/c" with three components */
-#define LEDGER_ID_MAX 79      /* caller ids: [A-Za-z0-9][A-Za-z0-9._:@-]* */
+#define LEDGER_NAME_MAX 64   /* one scope component: [A-Za-z0-9][A-Za-z0-9._-]* */
+#define LEDGER_SCOPE_MAX 200 /* "a/b/c" with three components */
+#define LEDGER_ID_MAX 79     /* caller ids: [A-Za-z0-9][A-Za-z0-9._:@-]* */
 #define LEDGER_REASON_MAX 512
 #define LEDGER_DEFAULT_TTL_USEC (3600 * USEC_PER_SEC)
 #define LEDGER_DEFAULT_BUSY_TIMEOUT_MSEC 5000u
@@ -84,7 +84,7 @@ bool ledger_name_valid(const char *s);
 bool ledger_id_valid(const char *s);
 
 typedef struct LedgerScope {
-	unsigned depth;                         /* 1 tenant, 2 project, 3 user */
+	unsigned depth; /* 1 tenant, 2 project, 3 user */
 	char part[3][LEDGER_NAME_MAX + 1];
 } LedgerScope;
 /* "acme", "acme/web", "acme/web/alice"; -EINVAL otherwise. */
@@ -94,7 +94,7 @@ char *ledger_scope_path(const LedgerScope *scope, unsigned depth, char *buf, siz
 
 typedef enum LedgerPeriod {
 	LEDGER_PERIOD_DAY,
-	LEDGER_PERIOD_WEEK,  /* ISO week, from Monday 00:00 UTC */
+	LEDGER_PERIOD_WEEK, /* ISO week, from Monday 00:00 UTC */
 	LEDGER_PERIOD_MONTH,
 	LEDGER_PERIOD_TOTAL,
 	_LEDGER_PERIOD_MAX,
@@ -117,17 +117,17 @@ int ledger_parse_month(const char *s, int64_t *ret_start_day, int64_t *ret_end_d
 /* Stable codes: the numbers and names never change meaning. */
 typedef enum LedgerCode {
 	LEDGER_OK = 0,
-	LEDGER_EXHAUSTED = 1,      /* a budget would be exceeded */
+	LEDGER_EXHAUSTED = 1,	   /* a budget would be exceeded */
 	LEDGER_RATE_LIMITED = 2,   /* a rate limit refused */
 	LEDGER_UNKNOWN_TENANT = 3, /* the scope's tenant is not registered */
-	LEDGER_NOT_FOUND = 4,      /* no such hold (or not this tenant's) */
-	LEDGER_CONFLICT = 5,       /* id already used with other fields */
+	LEDGER_NOT_FOUND = 4,	   /* no such hold (or not this tenant's) */
+	LEDGER_CONFLICT = 5,	   /* id already used with other fields */
 	LEDGER_ALREADY_POSTED = 6, /* hold posted (with another amount) */
 	LEDGER_ALREADY_VOIDED = 7, /* hold voided */
-	LEDGER_EXPIRED = 8,        /* hold expired after its TTL */
+	LEDGER_EXPIRED = 8,	   /* hold expired after its TTL */
 	LEDGER_EXCEEDS_HOLD = 9,   /* post larger than the hold */
-	LEDGER_INVALID = 10,       /* zero, negative amount; bad id, scope, unit */
-	LEDGER_OVERFLOW = 11,      /* a total would not fit in 64 bits */
+	LEDGER_INVALID = 10,	   /* zero, negative amount; bad id, scope, unit */
+	LEDGER_OVERFLOW = 11,	   /* a total would not fit in 64 bits */
 	_LEDGER_CODE_MAX,
 } LedgerCode;
 /* "ok", "exhausted", "rate-limited", "unknown-tenant", "not-found",
@@ -140,9 +140,9 @@ const char *ledger_code_decision(LedgerCode c);
 
 typedef struct LedgerResult {
 	LedgerCode code;
-	bool replayed;            /* an identical earlier call already did it */
-	int64_t amount;           /* held, posted, charged or released */
-	int64_t released;         /* post: the part of the hold given back */
+	bool replayed;	  /* an identical earlier call already did it */
+	int64_t amount;	  /* held, posted, charged or released */
+	int64_t released; /* post: the part of the hold given back */
 	char unit[UNITS_NAME_MAX];
 	char reason[LEDGER_REASON_MAX]; /* one line, for humans and the audit */
 } LedgerResult;
@@ -155,21 +155,21 @@ typedef struct LedgerResult {
 
 typedef struct LedgerHoldRequest {
 	const char *id;
-	const char *scope;     /* "tenant[/project[/user]]" */
+	const char *scope; /* "tenant[/project[/user]]" */
 	const char *unit;
-	int64_t amount;        /* > 0 */
-	uint64_t ttl_usec;     /* 0: LEDGER_DEFAULT_TTL_USEC */
-	const char *session;   /* optional */
-	const char *actor;     /* for the audit row; default "ledger" */
+	int64_t amount;	     /* > 0 */
+	uint64_t ttl_usec;   /* 0: LEDGER_DEFAULT_TTL_USEC */
+	const char *session; /* optional */
+	const char *actor;   /* for the audit row; default "ledger" */
 } LedgerHoldRequest;
 int ledger_hold(Ledger *l, const LedgerHoldRequest *req, LedgerResult *ret);
 
 typedef struct LedgerPostRequest {
 	const char *id;
-	const char *tenant;    /* optional: must own the hold */
-	const char *unit;      /* optional: must match the hold */
-	bool full;             /* post the whole hold (amount ignored) */
-	int64_t amount;        /* > 0 and <= held; the rest is released */
+	const char *tenant; /* optional: must own the hold */
+	const char *unit;   /* optional: must match the hold */
+	bool full;	    /* post the whole hold (amount ignored) */
+	int64_t amount;	    /* > 0 and <= held; the rest is released */
 	const char *actor;
 } LedgerPostRequest;
 int ledger_post(Ledger *l, const LedgerPostRequest *req, LedgerResult *ret);
@@ -203,7 +203,7 @@ typedef struct LedgerHoldInfo {
 	char scope[LEDGER_SCOPE_MAX];
 	char unit[UNITS_NAME_MAX];
 	int64_t amount, posted;
-	LedgerHoldState state;      /* as stored; a pending hold may be due */
+	LedgerHoldState state; /* as stored; a pending hold may be due */
 	uint64_t created_usec, expires_usec;
 } LedgerHoldInfo;
 /* -ENOENT when there is no such id. */
@@ -223,9 +223,9 @@ int ledger_hold_get(Ledger *l, const char *id, LedgerHoldInfo *ret);
  * id already admitted. */
 typedef struct LedgerAdmitRequest {
 	const char *tenant, *project, *user, *session_id;
-	const char *unit;        /* NULL: "USD" */
-	int64_t hold_amount;     /* 0: no hold */
-	uint64_t hold_ttl_usec;  /* 0: LEDGER_DEFAULT_TTL_USEC */
+	const char *unit;	/* NULL: "USD" */
+	int64_t hold_amount;	/* 0: no hold */
+	uint64_t hold_ttl_usec; /* 0: LEDGER_DEFAULT_TTL_USEC */
 	bool create_tenant;
 	const char *command;
 } LedgerAdmitRequest;
@@ -233,7 +233,7 @@ typedef struct LedgerAdmitResult {
 	bool allowed;
 	bool tenant_created;
 	char reason[512];
-	char hold_id[80];        /* "" when no hold was placed */
+	char hold_id[80]; /* "" when no hold was placed */
 } LedgerAdmitResult;
 int ledger_admit(Ledger *l, const LedgerAdmitRequest *req, LedgerAdmitResult *ret);
 
@@ -268,7 +268,7 @@ typedef struct LedgerTenant {
 	const char *name;
 	uint64_t created_usec;
 	bool has_rate;
-	RateLimit rate;          /* session rate limit */
+	RateLimit rate; /* session rate limit */
 } LedgerTenant;
 /* Creates, or updates the rate of an existing tenant (rate NULL: none).
  * Returns 1 when created, 0 when it existed. */
@@ -300,8 +300,7 @@ typedef struct LedgerUsage {
 	int64_t spent;
 } LedgerUsage;
 typedef int (*LedgerUsageFunc)(const LedgerUsage *u, void *userdata);
-int ledger_usage(Ledger *l, const char *scope, int64_t start_day, int64_t end_day, LedgerUsageFunc cb,
-		 void *userdata);
+int ledger_usage(Ledger *l, const char *scope, int64_t start_day, int64_t end_day, LedgerUsageFunc cb, void *userdata);
 
 typedef struct LedgerSession {
 	const char *id, *tenant, *project, *user, *command, *hold_id, *unit, *end_reason;
@@ -309,7 +308,7 @@ typedef struct LedgerSession {
 	int exit_status;
 	uint64_t wall_usec, cpu_usec, memory_peak, pids_peak, egress_bytes;
 	int64_t cost;
-	LedgerHoldState hold_state;     /* of its hold (EXPIRED once past its TTL); _LEDGER_HOLD_STATE_MAX for none */
+	LedgerHoldState hold_state; /* of its hold (EXPIRED once past its TTL); _LEDGER_HOLD_STATE_MAX for none */
 } LedgerSession;
 typedef int (*LedgerSessionFunc)(const LedgerSession *s, void *userdata);
 /* Newest last; tenant NULL: all; last 0: all. */

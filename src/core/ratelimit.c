@@ -28,9 +28,9 @@ int ratelimit_parse(const char *s, RateLimit *ret)
 	if (!s)
 		return -EINVAL;
 	slash = strchr(s, '/');
-	if (!slash || (size_t)(slash - s) >= sizeof(count_s))
+	if (!slash || (size_t) (slash - s) >= sizeof(count_s))
 		return -EINVAL;
-	memcpy(count_s, s, (size_t)(slash - s));
+	memcpy(count_s, s, (size_t) (slash - s));
 	count_s[slash - s] = 0;
 	r = units_parse_uint64(count_s, &count);
 	if (r < 0)
@@ -64,9 +64,9 @@ int ratelimit_parse(const char *s, RateLimit *ret)
 	}
 	if (count == 0 || period == 0)
 		return -ERANGE;
-	*ret = (RateLimit) {
-		.interval_usec = period / count + (period % count != 0),
-		.burst = burst,
+	*ret = (RateLimit){
+	    .interval_usec = period / count + (period % count != 0),
+	    .burst = burst,
 	};
 	return 0;
 }
@@ -77,10 +77,10 @@ char *ratelimit_format(char *buf, size_t len, const RateLimit *rl)
 		const char *name;
 		uint64_t usec;
 	} periods[] = {
-		{ "s", USEC_PER_SEC },
-		{ "min", 60 * USEC_PER_SEC },
-		{ "h", 3600 * USEC_PER_SEC },
-		{ "d", 86400 * USEC_PER_SEC },
+	    {"s", USEC_PER_SEC},
+	    {"min", 60 * USEC_PER_SEC},
+	    {"h", 3600 * USEC_PER_SEC},
+	    {"d", 86400 * USEC_PER_SEC},
 	};
 	char d[32];
 	size_t n = 0;
@@ -137,7 +137,7 @@ int ratelimit_check(sqlite3 *db, const char *key, const RateLimit *rl, uint64_t 
 		    uint64_t *ret_retry_usec)
 {
 	_cleanup_sql_finalize_ sqlite3_stmt *get = NULL, *put = NULL;
-	GcraState st = { 0 };
+	GcraState st = {0};
 	uint64_t retry = 0;
 	bool allowed;
 	int rc;
@@ -158,7 +158,7 @@ int ratelimit_check(sqlite3 *db, const char *key, const RateLimit *rl, uint64_t 
 		/* A negative value is a damaged row: fail closed. */
 		if (tat < 0 || last < 0)
 			return -EBADMSG;
-		st = (GcraState) { .tat = (uint64_t) tat, .last_now = (uint64_t) last };
+		st = (GcraState){.tat = (uint64_t) tat, .last_now = (uint64_t) last};
 	} else if (rc != SQLITE_DONE)
 		return ledger_sql_errno(db, rc);
 

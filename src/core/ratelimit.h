@@ -19,7 +19,7 @@ typedef struct sqlite3 sqlite3;
 
 typedef struct RateLimit {
 	uint64_t interval_usec; /* T: one request per interval, sustained */
-	uint64_t burst;         /* b: extra requests allowed at once */
+	uint64_t burst;		/* b: extra requests allowed at once */
 } RateLimit;
 
 /* "10/min", "10/min burst 5", "2/s", "1/30s", "100/h burst 20". The period
@@ -32,7 +32,7 @@ int ratelimit_parse(const char *s, RateLimit *ret);
 char *ratelimit_format(char *buf, size_t len, const RateLimit *rl);
 
 typedef struct GcraState {
-	uint64_t tat;      /* theoretical arrival time, usec */
+	uint64_t tat;	   /* theoretical arrival time, usec */
 	uint64_t last_now; /* latest time seen, usec */
 } GcraState;
 

@@ -21,11 +21,11 @@
 enum {
 	EXIT_OK = 0,
 	EXIT_DENIED = 1,   /* refused by a budget or rate limit; verify found a break */
-	EXIT_USAGE = 2,    /* bad command line or invalid argument */
+	EXIT_USAGE = 2,	   /* bad command line or invalid argument */
 	EXIT_NOTFOUND = 3, /* no such hold, tenant, budget or session */
 	EXIT_CONFLICT = 4, /* id reused, hold already settled, post above hold */
 	EXIT_EXPIRED = 5,  /* hold expired after its TTL */
-	EXIT_DB = 6,       /* database unavailable: locked, full, read-only, damaged */
+	EXIT_DB = 6,	   /* database unavailable: locked, full, read-only, damaged */
 };
 
 typedef enum Format {
@@ -45,36 +45,38 @@ static const char *arg_db = NULL;
 static const struct {
 	const char *name, *synopsis, *summary;
 } commands[] = {
-	{ "init", "init", "create the ledger (and its directory) and migrate its schema" },
-	{ "tenant add", "tenant add NAME [--rate RATE] [--burst N]", "add a tenant, or change its session rate limit" },
-	{ "tenant list", "tenant list [--format table|json|csv]", "list tenants" },
-	{ "tenant rm", "tenant rm NAME", "remove a tenant and its budgets (history stays)" },
-	{ "budget set", "budget set SCOPE --limit AMOUNT [--period day|week|month|total]",
-	  "cap a scope (default period: month)" },
-	{ "budget show", "budget show [SCOPE] [--format table|json|csv]", "spent, held and left per budget" },
-	{ "budget rm", "budget rm SCOPE [--unit UNIT] [--period PERIOD]", "remove budgets of a scope" },
-	{ "hold", "hold SCOPE AMOUNT [--id ID] [--ttl DURATION] [--session ID]",
-	  "reserve AMOUNT against every cap above SCOPE; prints the hold id" },
-	{ "post", "post ID [AMOUNT] [--tenant NAME]", "spend a hold (all of it, or AMOUNT and release the rest)" },
-	{ "void", "void ID [--tenant NAME]", "release a hold" },
-	{ "charge", "charge SCOPE AMOUNT [--id ID] [--session ID]", "hold and post at once; prints the id" },
-	{ "usage", "usage [SCOPE] [--period day|week|month|total] [--format table|json|csv]",
-	  "spent per scope in the current period (default: month)" },
-	{ "report", "report [SCOPE] [--month YYYY-MM] [--format table|json|csv]",
-	  "spent per tenant, project and user in a month (default: this month)" },
-	{ "audit", "audit [--tenant NAME] [--session ID] [--since WHEN] [--decision allow|deny|error] [--last N]"
-		   " [--follow] [--format table|json|csv]",
-	  "show the audit trail" },
-	{ "sessions", "sessions [--tenant NAME] [--last N] [--format table|json|csv]", "list kdc-run sessions" },
-	{ "verify", "verify", "check the audit hash chain; names the first broken row" },
-	{ "gc", "gc", "release holds whose TTL has passed" },
+    {"init", "init", "create the ledger (and its directory) and migrate its schema"},
+    {"tenant add", "tenant add NAME [--rate RATE] [--burst N]", "add a tenant, or change its session rate limit"},
+    {"tenant list", "tenant list [--format table|json|csv]", "list tenants"},
+    {"tenant rm", "tenant rm NAME", "remove a tenant and its budgets (history stays)"},
+    {"budget set", "budget set SCOPE --limit AMOUNT [--period day|week|month|total]",
+     "cap a scope (default period: month)"},
+    {"budget show", "budget show [SCOPE] [--format table|json|csv]", "spent, held and left per budget"},
+    {"budget rm", "budget rm SCOPE [--unit UNIT] [--period PERIOD]", "remove budgets of a scope"},
+    {"hold", "hold SCOPE AMOUNT [--id ID] [--ttl DURATION] [--session ID]",
+     "reserve AMOUNT against every cap above SCOPE; prints the hold id"},
+    {"post", "post ID [AMOUNT] [--tenant NAME]", "spend a hold (all of it, or AMOUNT and release the rest)"},
+    {"void", "void ID [--tenant NAME]", "release a hold"},
+    {"charge", "charge SCOPE AMOUNT [--id ID] [--session ID]", "hold and post at once; prints the id"},
+    {"usage", "usage [SCOPE] [--period day|week|month|total] [--format table|json|csv]",
+     "spent per scope in the current period (default: month)"},
+    {"report", "report [SCOPE] [--month YYYY-MM] [--format table|json|csv]",
+     "spent per tenant, project and user in a month (default: this month)"},
+    {"audit",
+     "audit [--tenant NAME] [--session ID] [--since WHEN] [--decision allow|deny|error] [--last N]"
+     " [--follow] [--format table|json|csv]",
+     "show the audit trail"},
+    {"sessions", "sessions [--tenant NAME] [--last N] [--format table|json|csv]", "list kdc-run sessions"},
+    {"verify", "verify", "check the audit hash chain; names the first broken row"},
+    {"gc", "gc", "release holds whose TTL has passed"},
 };
 
 static void help_command(FILE *f, const char *name)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		if (!name || startswith(commands[i].name, name))
-			fprintf(f, "  kdc-ledger [--db PATH] %s\n      %s\n", commands[i].synopsis, commands[i].summary);
+			fprintf(f, "  kdc-ledger [--db PATH] %s\n      %s\n", commands[i].synopsis,
+				commands[i].summary);
 }
 
 static int help(void)
@@ -235,8 +237,9 @@ static int parse_amount(const char *cmd, const char *s, int64_t *ret, char unit[
 	if (r == -ERANGE)
 		return usage_error(cmd, "amount '%s' is out of range (at most 9223372036854.775807)", s);
 	if (r < 0)
-		return usage_error(cmd, "invalid amount '%s': use a decimal with at most 6 fractional digits and a unit, "
-					"e.g. 12.50USD",
+		return usage_error(cmd,
+				   "invalid amount '%s': use a decimal with at most 6 fractional digits and a unit, "
+				   "e.g. 12.50USD",
 				   s);
 	return 0;
 }
@@ -299,8 +302,8 @@ static char *format_time(char buf[static 32], uint64_t usec)
 
 typedef struct Column {
 	const char *key, *header;
-	bool right;       /* align right in tables */
-	bool table_only;  /* e.g. the bar */
+	bool right;	 /* align right in tables */
+	bool table_only; /* e.g. the bar */
 } Column;
 
 static void cell(const json_t *row, const char *key, char *buf, size_t len)
@@ -375,7 +378,8 @@ static int print_rows(json_t *rows, const Column *cols, size_t ncols, Format for
 				first = false;
 			}
 		putchar('\n');
-		json_array_foreach (rows, i, row) {
+		json_array_foreach(rows, i, row)
+		{
 			first = true;
 			for (c = 0; c < ncols; c++) {
 				if (cols[c].table_only)
@@ -392,19 +396,18 @@ static int print_rows(json_t *rows, const Column *cols, size_t ncols, Format for
 	}
 
 	{
-		int width[32] = { 0 };
+		int width[32] = {0};
 		if (ncols > ARRAY_SIZE(width))
 			return -E2BIG;
 		for (c = 0; c < ncols; c++)
 			width[c] = (int) strlen(cols[c].header);
-		json_array_foreach (rows, i, row)
-			for (c = 0; c < ncols; c++) {
-				cell(row, cols[c].key, buf, sizeof(buf));
-				width[c] = MAX(width[c], (int) strlen(buf));
-			}
+		json_array_foreach(rows, i, row) for (c = 0; c < ncols; c++)
+		{
+			cell(row, cols[c].key, buf, sizeof(buf));
+			width[c] = MAX(width[c], (int) strlen(buf));
+		}
 		print_line(NULL, cols, ncols, width);
-		json_array_foreach (rows, i, row)
-			print_line(row, cols, ncols, width);
+		json_array_foreach(rows, i, row) print_line(row, cols, ncols, width);
 	}
 	return 0;
 }
@@ -464,7 +467,10 @@ static int bad_option(const char *cmd)
 	return EXIT_USAGE;
 }
 
-#define OPT_HELP { "help", no_argument, NULL, 'h' }
+#define OPT_HELP                               \
+	{                                      \
+		"help", no_argument, NULL, 'h' \
+	}
 
 static int cmd_help(const char *cmd)
 {
@@ -478,7 +484,7 @@ static int cmd_help(const char *cmd)
  * of positionals [min, max]. */
 static int simple_args(const char *cmd, int argc, char **argv, int min, int max, bool *ret_help)
 {
-	static const struct option opts[] = { OPT_HELP, {} };
+	static const struct option opts[] = {OPT_HELP, {}};
 	int c, n;
 
 	*ret_help = false;
@@ -516,10 +522,10 @@ static int cmd_init(int argc, char **argv)
 static int cmd_tenant_add(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		OPT_HELP,
-		{ "rate", required_argument, NULL, ARG_RATE },
-		{ "burst", required_argument, NULL, ARG_BURST },
-		{},
+	    OPT_HELP,
+	    {"rate", required_argument, NULL, ARG_RATE},
+	    {"burst", required_argument, NULL, ARG_BURST},
+	    {},
 	};
 	_cleanup_ledger_close_ Ledger *l = NULL;
 	const char *rate_s = NULL, *burst_s = NULL;
@@ -542,8 +548,9 @@ static int cmd_tenant_add(int argc, char **argv)
 	if (argc - optind != 1)
 		return usage_error("tenant add", "'tenant add' takes one NAME");
 	if (!ledger_name_valid(argv[optind]))
-		return usage_error("tenant add", "invalid tenant name '%s': use 1-%d letters, digits and ._- "
-						 "(starting with a letter or digit)",
+		return usage_error("tenant add",
+				   "invalid tenant name '%s': use 1-%d letters, digits and ._- "
+				   "(starting with a letter or digit)",
 				   argv[optind], LEDGER_NAME_MAX);
 	if (burst_s && !rate_s)
 		return usage_error("tenant add", "--burst needs --rate");
@@ -579,9 +586,9 @@ static int tenant_row(const LedgerTenant *t, void *userdata)
 static int cmd_format_only(const char *cmd, int argc, char **argv, Format *format, bool *ret_help, int max_args)
 {
 	static const struct option opts[] = {
-		OPT_HELP,
-		{ "format", required_argument, NULL, ARG_FORMAT },
-		{},
+	    OPT_HELP,
+	    {"format", required_argument, NULL, ARG_FORMAT},
+	    {},
 	};
 	int c;
 
@@ -606,9 +613,9 @@ static int cmd_format_only(const char *cmd, int argc, char **argv, Format *forma
 static int cmd_tenant_list(int argc, char **argv)
 {
 	static const Column cols[] = {
-		{ "name", "TENANT" },
-		{ "created", "CREATED" },
-		{ "rate", "SESSION RATE" },
+	    {"name", "TENANT"},
+	    {"created", "CREATED"},
+	    {"rate", "SESSION RATE"},
 	};
 	_cleanup_ledger_close_ Ledger *l = NULL;
 	_cleanup_json_ json_t *rows = json_array();
@@ -670,10 +677,10 @@ static int parse_period_arg(const char *cmd, const char *s, int *ret)
 static int cmd_budget_set(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		OPT_HELP,
-		{ "limit", required_argument, NULL, ARG_LIMIT },
-		{ "period", required_argument, NULL, ARG_PERIOD },
-		{},
+	    OPT_HELP,
+	    {"limit", required_argument, NULL, ARG_LIMIT},
+	    {"period", required_argument, NULL, ARG_PERIOD},
+	    {},
 	};
 	_cleanup_ledger_close_ Ledger *l = NULL;
 	const char *limit_s = NULL;
@@ -769,15 +776,9 @@ static int budget_row(const LedgerBudgetStatus *b, void *userdata)
 static int cmd_budget_show(int argc, char **argv)
 {
 	static const Column cols[] = {
-		{ "scope", "SCOPE" },
-		{ "period", "PERIOD" },
-		{ "unit", "UNIT" },
-		{ "limit", "LIMIT", true },
-		{ "spent", "SPENT", true },
-		{ "held", "HELD", true },
-		{ "left", "LEFT", true },
-		{ "used_percent", "USED%", true },
-		{ "bar", "", false, true },
+	    {"scope", "SCOPE"},	      {"period", "PERIOD"},   {"unit", "UNIT"},	      {"limit", "LIMIT", true},
+	    {"spent", "SPENT", true}, {"held", "HELD", true}, {"left", "LEFT", true}, {"used_percent", "USED%", true},
+	    {"bar", "", false, true},
 	};
 	_cleanup_ledger_close_ Ledger *l = NULL;
 	_cleanup_json_ json_t *rows = json_array();
@@ -808,10 +809,10 @@ static int cmd_budget_show(int argc, char **argv)
 static int cmd_budget_rm(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		OPT_HELP,
-		{ "unit", required_argument, NULL, ARG_UNIT },
-		{ "period", required_argument, NULL, ARG_PERIOD },
-		{},
+	    OPT_HELP,
+	    {"unit", required_argument, NULL, ARG_UNIT},
+	    {"period", required_argument, NULL, ARG_PERIOD},
+	    {},
 	};
 	_cleanup_ledger_close_ Ledger *l = NULL;
 	const char *unit = NULL;
@@ -880,22 +881,22 @@ static int report_result(const char *what, const char *id, const LedgerResult *r
 static int cmd_hold_or_charge(int argc, char **argv, bool charge)
 {
 	static const struct option hold_opts[] = {
-		OPT_HELP,
-		{ "id", required_argument, NULL, ARG_ID },
-		{ "ttl", required_argument, NULL, ARG_TTL },
-		{ "session", required_argument, NULL, ARG_SESSION },
-		{},
+	    OPT_HELP,
+	    {"id", required_argument, NULL, ARG_ID},
+	    {"ttl", required_argument, NULL, ARG_TTL},
+	    {"session", required_argument, NULL, ARG_SESSION},
+	    {},
 	};
 	static const struct option charge_opts[] = {
-		OPT_HELP,
-		{ "id", required_argument, NULL, ARG_ID },
-		{ "session", required_argument, NULL, ARG_SESSION },
-		{},
+	    OPT_HELP,
+	    {"id", required_argument, NULL, ARG_ID},
+	    {"session", required_argument, NULL, ARG_SESSION},
+	    {},
 	};
 	const char *cmd = charge ? "charge" : "hold";
 	_cleanup_ledger_close_ Ledger *l = NULL;
 	char id[LEDGER_ID_MAX + 1] = "", unit[UNITS_NAME_MAX];
-	LedgerHoldRequest req = { .actor = "ledger" };
+	LedgerHoldRequest req = {.actor = "ledger"};
 	LedgerResult res;
 	int c, r;
 
@@ -947,9 +948,9 @@ static int cmd_hold_or_charge(int argc, char **argv, bool charge)
 static int cmd_post_or_void(int argc, char **argv, bool post)
 {
 	static const struct option opts[] = {
-		OPT_HELP,
-		{ "tenant", required_argument, NULL, ARG_TENANT },
-		{},
+	    OPT_HELP,
+	    {"tenant", required_argument, NULL, ARG_TENANT},
+	    {},
 	};
 	const char *cmd = post ? "post" : "void", *tenant = NULL;
 	_cleanup_ledger_close_ Ledger *l = NULL;
@@ -971,7 +972,7 @@ static int cmd_post_or_void(int argc, char **argv, bool post)
 		return usage_error(cmd, post ? "'post' takes ID and an optional AMOUNT" : "'void' takes one ID");
 
 	if (post) {
-		LedgerPostRequest req = { .id = argv[optind], .tenant = tenant, .full = true, .actor = "ledger" };
+		LedgerPostRequest req = {.id = argv[optind], .tenant = tenant, .full = true, .actor = "ledger"};
 		if (argc - optind == 2) {
 			r = parse_amount(cmd, argv[optind + 1], &req.amount, unit);
 			if (r != EXIT_OK)
@@ -984,7 +985,7 @@ static int cmd_post_or_void(int argc, char **argv, bool post)
 			return -r;
 		r = ledger_post(l, &req, &res);
 	} else {
-		LedgerVoidRequest req = { .id = argv[optind], .tenant = tenant, .actor = "ledger" };
+		LedgerVoidRequest req = {.id = argv[optind], .tenant = tenant, .actor = "ledger"};
 		r = open_ledger(false, &l);
 		if (r < 0)
 			return -r;
@@ -1002,7 +1003,7 @@ static int usage_row(const LedgerUsage *u, void *userdata)
 {
 	json_t *o = json_object();
 	LedgerScope sc;
-	static const char *const level[] = { "", "tenant", "project", "user" };
+	static const char *const level[] = {"", "tenant", "project", "user"};
 
 	set_str(o, "scope", u->scope);
 	set_str(o, "level", ledger_scope_parse(u->scope, &sc) >= 0 ? level[sc.depth] : NULL);
@@ -1014,22 +1015,22 @@ static int usage_row(const LedgerUsage *u, void *userdata)
 static int cmd_usage_or_report(int argc, char **argv, bool report)
 {
 	static const struct option usage_opts[] = {
-		OPT_HELP,
-		{ "period", required_argument, NULL, ARG_PERIOD },
-		{ "format", required_argument, NULL, ARG_FORMAT },
-		{},
+	    OPT_HELP,
+	    {"period", required_argument, NULL, ARG_PERIOD},
+	    {"format", required_argument, NULL, ARG_FORMAT},
+	    {},
 	};
 	static const struct option report_opts[] = {
-		OPT_HELP,
-		{ "month", required_argument, NULL, ARG_MONTH },
-		{ "format", required_argument, NULL, ARG_FORMAT },
-		{},
+	    OPT_HELP,
+	    {"month", required_argument, NULL, ARG_MONTH},
+	    {"format", required_argument, NULL, ARG_FORMAT},
+	    {},
 	};
 	static const Column cols[] = {
-		{ "scope", "SCOPE" },
-		{ "level", "LEVEL" },
-		{ "unit", "UNIT" },
-		{ "spent", "SPENT", true },
+	    {"scope", "SCOPE"},
+	    {"level", "LEVEL"},
+	    {"unit", "UNIT"},
+	    {"spent", "SPENT", true},
 	};
 	const char *cmd = report ? "report" : "usage", *month = NULL, *scope;
 	_cleanup_ledger_close_ Ledger *l = NULL;
@@ -1081,7 +1082,7 @@ static int cmd_usage_or_report(int argc, char **argv, bool report)
 
 typedef struct AuditPrint {
 	Format format;
-	bool stream;  /* --follow: one JSON object per line */
+	bool stream; /* --follow: one JSON object per line */
 	bool header_done;
 	json_t *rows; /* JSON, not streaming */
 	int64_t last_seq;
@@ -1111,8 +1112,8 @@ static json_t *audit_json(const AuditEntry *e)
 
 static int audit_print(const AuditEntry *e, void *userdata)
 {
-	static const char *const csv_cols[] = { "seq",    "time",     "tenant", "project", "user",   "session", "actor",
-						"action", "object", "decision", "rule",   "reason",  "detail", "hash" };
+	static const char *const csv_cols[] = {"seq",	 "time",   "tenant",   "project", "user",   "session", "actor",
+					       "action", "object", "decision", "rule",	  "reason", "detail",  "hash"};
 	AuditPrint *p = userdata;
 	char t[32], scope[LEDGER_SCOPE_MAX];
 
@@ -1146,15 +1147,15 @@ static int audit_print(const AuditEntry *e, void *userdata)
 		return 0;
 	}
 	if (!p->header_done) {
-		printf("%6s  %-20s  %-8s  %-10s  %-14s  %-24s  %-20s  %s\n", "SEQ", "TIME", "DECISION", "ACTOR", "ACTION",
-		       "OBJECT", "SCOPE", "REASON");
+		printf("%6s  %-20s  %-8s  %-10s  %-14s  %-24s  %-20s  %s\n", "SEQ", "TIME", "DECISION", "ACTOR",
+		       "ACTION", "OBJECT", "SCOPE", "REASON");
 		p->header_done = true;
 	}
 	snprintf(scope, sizeof(scope), "%s%s%s%s%s", e->rec.tenant ?: "-", e->rec.project ? "/" : "",
 		 e->rec.project ?: "", e->rec.user ? "/" : "", e->rec.user ?: "");
-	printf("%6" PRId64 "  %-20s  %-8s  %-10s  %-14s  %-24s  %-20s  %s%s%s\n", e->seq,
-	       format_time(t, e->time_usec), e->rec.decision ?: "-", e->rec.actor ?: "-", e->rec.action ?: "-",
-	       e->rec.object ?: "-", scope, e->rec.rule ?: "", e->rec.rule ? ": " : "", e->rec.reason ?: "");
+	printf("%6" PRId64 "  %-20s  %-8s  %-10s  %-14s  %-24s  %-20s  %s%s%s\n", e->seq, format_time(t, e->time_usec),
+	       e->rec.decision ?: "-", e->rec.actor ?: "-", e->rec.action ?: "-", e->rec.object ?: "-", scope,
+	       e->rec.rule ?: "", e->rec.rule ? ": " : "", e->rec.reason ?: "");
 	return 0;
 }
 
@@ -1168,20 +1169,20 @@ static void on_signal(int sig)
 static int cmd_audit(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		OPT_HELP,
-		{ "tenant", required_argument, NULL, ARG_TENANT },
-		{ "session", required_argument, NULL, ARG_SESSION },
-		{ "since", required_argument, NULL, ARG_SINCE },
-		{ "decision", required_argument, NULL, ARG_DECISION },
-		{ "last", required_argument, NULL, ARG_LAST },
-		{ "follow", no_argument, NULL, ARG_FOLLOW },
-		{ "format", required_argument, NULL, ARG_FORMAT },
-		{},
+	    OPT_HELP,
+	    {"tenant", required_argument, NULL, ARG_TENANT},
+	    {"session", required_argument, NULL, ARG_SESSION},
+	    {"since", required_argument, NULL, ARG_SINCE},
+	    {"decision", required_argument, NULL, ARG_DECISION},
+	    {"last", required_argument, NULL, ARG_LAST},
+	    {"follow", no_argument, NULL, ARG_FOLLOW},
+	    {"format", required_argument, NULL, ARG_FORMAT},
+	    {},
 	};
 	_cleanup_ledger_close_ Ledger *l = NULL;
 	_cleanup_json_ json_t *rows = json_array();
-	AuditFilter f = { 0 };
-	AuditPrint p = { .format = FORMAT_TABLE };
+	AuditFilter f = {0};
+	AuditPrint p = {.format = FORMAT_TABLE};
 	const char *since = NULL;
 	bool follow = false;
 	int c, r;
@@ -1201,7 +1202,8 @@ static int cmd_audit(int argc, char **argv)
 			break;
 		case ARG_DECISION:
 			if (!audit_decision_valid(optarg))
-				return usage_error("audit", "invalid --decision '%s': use allow, deny or error", optarg);
+				return usage_error("audit", "invalid --decision '%s': use allow, deny or error",
+						   optarg);
 			f.decision = optarg;
 			break;
 		case ARG_LAST:
@@ -1225,8 +1227,8 @@ static int cmd_audit(int argc, char **argv)
 	if (r < 0)
 		return -r;
 	if (since && parse_when(since, ledger_now(l), &f.since_usec) < 0)
-		return usage_error("audit", "invalid --since '%s': use 1h, 2026-11-22, 2026-11-22T10:00:00Z or @SECONDS",
-				   since);
+		return usage_error("audit",
+				   "invalid --since '%s': use 1h, 2026-11-22, 2026-11-22T10:00:00Z or @SECONDS", since);
 	p.stream = follow;
 	p.rows = rows;
 	r = ledger_audit_query(l, &f, audit_print, &p);
@@ -1243,7 +1245,7 @@ static int cmd_audit(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	f.last = 0;
 	while (!arg_stop) {
-		struct timespec ts = { .tv_nsec = 200 * 1000 * 1000 };
+		struct timespec ts = {.tv_nsec = 200 * 1000 * 1000};
 
 		if (fflush(stdout) == EOF)
 			break; /* reader went away */
@@ -1298,15 +1300,21 @@ static int session_row(const LedgerSession *s, void *userdata)
 static int cmd_sessions(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		OPT_HELP,
-		{ "tenant", required_argument, NULL, ARG_TENANT },
-		{ "last", required_argument, NULL, ARG_LAST },
-		{ "format", required_argument, NULL, ARG_FORMAT },
-		{},
+	    OPT_HELP,
+	    {"tenant", required_argument, NULL, ARG_TENANT},
+	    {"last", required_argument, NULL, ARG_LAST},
+	    {"format", required_argument, NULL, ARG_FORMAT},
+	    {},
 	};
 	static const Column cols[] = {
-		{ "id", "SESSION" },  { "scope", "SCOPE" },	  { "start", "START" },	  { "state", "STATE" },
-		{ "exit_status", "EXIT", true }, { "wall", "WALL", true }, { "cost", "COST", true }, { "command", "COMMAND" },
+	    {"id", "SESSION"},
+	    {"scope", "SCOPE"},
+	    {"start", "START"},
+	    {"state", "STATE"},
+	    {"exit_status", "EXIT", true},
+	    {"wall", "WALL", true},
+	    {"cost", "COST", true},
+	    {"command", "COMMAND"},
 	};
 	_cleanup_ledger_close_ Ledger *l = NULL;
 	_cleanup_json_ json_t *rows = json_array();
@@ -1418,21 +1426,32 @@ static const struct {
 	const char *name;
 	CommandFunc func;
 } dispatch[] = {
-	{ "init", cmd_init },	  { "tenant add", cmd_tenant_add }, { "tenant list", cmd_tenant_list },
-	{ "tenant rm", cmd_tenant_rm }, { "budget set", cmd_budget_set }, { "budget show", cmd_budget_show },
-	{ "budget rm", cmd_budget_rm }, { "hold", cmd_hold },		{ "post", cmd_post },
-	{ "void", cmd_void },	  { "charge", cmd_charge },	    { "usage", cmd_usage },
-	{ "report", cmd_report },	  { "audit", cmd_audit },	    { "sessions", cmd_sessions },
-	{ "verify", cmd_verify },	  { "gc", cmd_gc },
+    {"init", cmd_init},
+    {"tenant add", cmd_tenant_add},
+    {"tenant list", cmd_tenant_list},
+    {"tenant rm", cmd_tenant_rm},
+    {"budget set", cmd_budget_set},
+    {"budget show", cmd_budget_show},
+    {"budget rm", cmd_budget_rm},
+    {"hold", cmd_hold},
+    {"post", cmd_post},
+    {"void", cmd_void},
+    {"charge", cmd_charge},
+    {"usage", cmd_usage},
+    {"report", cmd_report},
+    {"audit", cmd_audit},
+    {"sessions", cmd_sessions},
+    {"verify", cmd_verify},
+    {"gc", cmd_gc},
 };
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, ARG_VERSION },
-		{ "db", required_argument, NULL, ARG_DB },
-		{},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, ARG_VERSION},
+	    {"db", required_argument, NULL, ARG_DB},
+	    {},
 	};
 	char name[64];
 	int c, sub_argc;

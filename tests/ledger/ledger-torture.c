@@ -55,11 +55,11 @@ static struct {
 	unsigned busy_msec;
 	double seconds;
 } arg = {
-	.procs = 32,
-	.ops = 500,
-	.kills = 2000,
-	.busy_msec = 30000,
-	.seconds = 6,
+    .procs = 32,
+    .ops = 500,
+    .kills = 2000,
+    .busy_msec = 30000,
+    .seconds = 6,
 };
 
 static int failures;
@@ -101,7 +101,7 @@ static double now_sec(void)
 
 static void sleep_usec(uint64_t usec)
 {
-	struct timespec ts = { .tv_sec = (time_t) (usec / 1000000), .tv_nsec = (long) (usec % 1000000) * 1000 };
+	struct timespec ts = {.tv_sec = (time_t) (usec / 1000000), .tv_nsec = (long) (usec % 1000000) * 1000};
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
 }
@@ -121,7 +121,7 @@ typedef struct Rng {
 
 static Rng rng_for(uint64_t seed, uint64_t a, uint64_t b)
 {
-	return (Rng) { mix(seed ^ mix(a * 0x100000001b3 + b)) };
+	return (Rng){mix(seed ^ mix(a * 0x100000001b3 + b))};
 }
 
 static uint64_t rnd(Rng *r, uint64_t n)
@@ -148,10 +148,10 @@ static const struct {
 	const char *scope;
 	int64_t cap;
 } caps[] = {
-	{ "acme", 5000 * UNIT },    { "acme/a", 3000 * UNIT }, { "acme/b", 2500 * UNIT },
-	{ "acme/a/x", 1200 * UNIT }, { "acme/a/y", 1000 * UNIT }, { "acme/b/z", 1500 * UNIT },
+    {"acme", 5000 * UNIT},     {"acme/a", 3000 * UNIT},	  {"acme/b", 2500 * UNIT},
+    {"acme/a/x", 1200 * UNIT}, {"acme/a/y", 1000 * UNIT}, {"acme/b/z", 1500 * UNIT},
 };
-static const char *const scopes[] = { "acme", "acme/a", "acme/b", "acme/a/x", "acme/a/y", "acme/b/z", "acme/b/w" };
+static const char *const scopes[] = {"acme", "acme/a", "acme/b", "acme/a/x", "acme/a/y", "acme/b/z", "acme/b/w"};
 
 static void setup(void)
 {
@@ -213,8 +213,8 @@ static void check_database(void)
 	AuditVerifyResult v;
 	int64_t n;
 
-	if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &s, NULL) != SQLITE_OK || sqlite3_step(s) != SQLITE_ROW ||
-	    !streq((const char *) sqlite3_column_text(s, 0), "ok"))
+	if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &s, NULL) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_ROW || !streq((const char *) sqlite3_column_text(s, 0), "ok"))
 		fail("integrity_check: %s", s ? (const char *) sqlite3_column_text(s, 0) : sqlite3_errmsg(db));
 	sqlite3_finalize(s);
 
@@ -246,17 +246,19 @@ static void check_database(void)
 		fail("temp table: %s", sqlite3_errmsg(db));
 
 	/* Every hold has the audit row of its creation, and of how it ended. */
-	n = query_i64(db,
-		      "SELECT COUNT(*) FROM holds h WHERE NOT EXISTS (SELECT 1 FROM a WHERE a.object = h.id AND"
-		      " a.action = h.kind AND a.decision = CASE h.state WHEN 'failed' THEN a.decision ELSE 'allow' END)",
-		      NULL, NULL);
+	n = query_i64(
+	    db,
+	    "SELECT COUNT(*) FROM holds h WHERE NOT EXISTS (SELECT 1 FROM a WHERE a.object = h.id AND"
+	    " a.action = h.kind AND a.decision = CASE h.state WHEN 'failed' THEN a.decision ELSE 'allow' END)",
+	    NULL, NULL);
 	if (n != 0)
 		fail("%" PRId64 " holds without the audit row that created them", n);
-	n = query_i64(db,
-		      "SELECT COUNT(*) FROM holds h WHERE h.kind = 'hold' AND h.state IN ('posted', 'voided', 'expired') AND"
-		      " NOT EXISTS (SELECT 1 FROM a WHERE a.object = h.id AND a.decision = 'allow' AND a.action ="
-		      " CASE h.state WHEN 'posted' THEN 'post' WHEN 'voided' THEN 'void' ELSE 'expire' END)",
-		      NULL, NULL);
+	n = query_i64(
+	    db,
+	    "SELECT COUNT(*) FROM holds h WHERE h.kind = 'hold' AND h.state IN ('posted', 'voided', 'expired') AND"
+	    " NOT EXISTS (SELECT 1 FROM a WHERE a.object = h.id AND a.decision = 'allow' AND a.action ="
+	    " CASE h.state WHEN 'posted' THEN 'post' WHEN 'voided' THEN 'void' ELSE 'expire' END)",
+	    NULL, NULL);
 	if (n != 0)
 		fail("%" PRId64 " settled holds without the audit row that settled them", n);
 	/* ... and no effect is recorded twice. */
@@ -297,7 +299,7 @@ static void check_replay(void)
 	sqlite3 *db = raw_open();
 	sqlite3_stmt *s = NULL;
 	Pending *head = NULL;
-	int64_t held[ARRAY_SIZE(caps)] = { 0 }, posted[ARRAY_SIZE(caps)] = { 0 }, rows = 0, worst = INT64_MIN;
+	int64_t held[ARRAY_SIZE(caps)] = {0}, posted[ARRAY_SIZE(caps)] = {0}, rows = 0, worst = INT64_MIN;
 	bool broken = false;
 
 	if (sqlite3_prepare_v2(db,
@@ -308,7 +310,8 @@ static void check_replay(void)
 		return;
 	}
 	while (sqlite3_step(s) == SQLITE_ROW && !broken) {
-		const char *action = (const char *) sqlite3_column_text(s, 1), *id = (const char *) sqlite3_column_text(s, 2);
+		const char *action = (const char *) sqlite3_column_text(s, 1),
+			   *id = (const char *) sqlite3_column_text(s, 2);
 		json_t *d = json_loads((const char *) sqlite3_column_text(s, 3) ?: "{}", 0, NULL);
 		const char *scope = json_string_value(json_object_get(d, "scope"));
 		int64_t amount = json_integer_value(json_object_get(d, "amount"));
@@ -359,7 +362,8 @@ static void check_replay(void)
 			if (posted[c] + held[c] > caps[c].cap) {
 				fail("cap of '%s' exceeded after audit row %lld: posted %" PRId64 " + pending %" PRId64
 				     " > %" PRId64,
-				     caps[c].scope, (long long) sqlite3_column_int64(s, 0), posted[c], held[c], caps[c].cap);
+				     caps[c].scope, (long long) sqlite3_column_int64(s, 0), posted[c], held[c],
+				     caps[c].cap);
 				broken = true;
 			}
 		}
@@ -371,12 +375,15 @@ static void check_replay(void)
 
 	/* The replayed state is the stored state. */
 	for (size_t c = 0; c < ARRAY_SIZE(caps); c++) {
-		int64_t h = query_i64(db, "SELECT held FROM balances WHERE scope = ?1 AND unit = 'USD'", caps[c].scope, NULL);
-		int64_t q = query_i64(db, "SELECT posted FROM balances WHERE scope = ?1 AND unit = 'USD'", caps[c].scope, NULL);
+		int64_t h =
+		    query_i64(db, "SELECT held FROM balances WHERE scope = ?1 AND unit = 'USD'", caps[c].scope, NULL);
+		int64_t q =
+		    query_i64(db, "SELECT posted FROM balances WHERE scope = ?1 AND unit = 'USD'", caps[c].scope, NULL);
 		if (h < 0)
 			h = q = 0;
 		if (h != held[c] || q != posted[c])
-			fail("replay of '%s' gives held %" PRId64 " posted %" PRId64 ", the ledger says %" PRId64 " / %" PRId64,
+			fail("replay of '%s' gives held %" PRId64 " posted %" PRId64 ", the ledger says %" PRId64
+			     " / %" PRId64,
 			     caps[c].scope, held[c], posted[c], h, q);
 	}
 	while (head) {
@@ -393,11 +400,12 @@ static void sample_caps(sqlite3 *db, unsigned *samples)
 	for (size_t c = 0; c < ARRAY_SIZE(caps); c++) {
 		int64_t sum;
 		sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
-		sum = query_i64(db,
-				"SELECT COALESCE(SUM(CASE state WHEN 'pending' THEN amount ELSE posted END), 0) FROM holds"
-				" WHERE state IN ('pending', 'posted') AND unit = 'USD' AND (scope = ?1 OR"
-				" substr(scope, 1, length(?1) + 1) = ?1 || '/')",
-				caps[c].scope, NULL);
+		sum = query_i64(
+		    db,
+		    "SELECT COALESCE(SUM(CASE state WHEN 'pending' THEN amount ELSE posted END), 0) FROM holds"
+		    " WHERE state IN ('pending', 'posted') AND unit = 'USD' AND (scope = ?1 OR"
+		    " substr(scope, 1, length(?1) + 1) = ?1 || '/')",
+		    caps[c].scope, NULL);
 		sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 		if (sum > caps[c].cap)
 			fail("reader saw '%s' at %" PRId64 " > cap %" PRId64, caps[c].scope, sum, caps[c].cap);
@@ -410,7 +418,7 @@ static void sample_caps(sqlite3 *db, unsigned *samples)
 static int caps_worker(unsigned w)
 {
 	Ledger *l = open_or_die();
-	char (*mine)[32] = calloc(arg.ops, 32);
+	char(*mine)[32] = calloc(arg.ops, 32);
 	unsigned n_mine = 0, busy = 0;
 
 	for (unsigned i = 0; i < arg.ops; i++) {
@@ -422,13 +430,13 @@ static int caps_worker(unsigned w)
 
 		if (op < 45 || n_mine == 0) {
 			LedgerHoldRequest h = {
-				.id = id,
-				.scope = scopes[rnd(&g, ARRAY_SIZE(scopes))],
-				.unit = "USD",
-				.amount = (int64_t) (1 + rnd(&g, 3 * UNIT)),
-				/* Some expire while the others run. */
-				.ttl_usec = rnd(&g, 10) == 0 ? 20000 + rnd(&g, 200000) : 30 * USEC_PER_SEC,
-				.actor = "torture",
+			    .id = id,
+			    .scope = scopes[rnd(&g, ARRAY_SIZE(scopes))],
+			    .unit = "USD",
+			    .amount = (int64_t) (1 + rnd(&g, 3 * UNIT)),
+			    /* Some expire while the others run. */
+			    .ttl_usec = rnd(&g, 10) == 0 ? 20000 + rnd(&g, 200000) : 30 * USEC_PER_SEC,
+			    .actor = "torture",
 			};
 			snprintf(id, sizeof(id), "c%u-%u", w, i);
 			r = ledger_hold(l, &h, &res);
@@ -436,22 +444,22 @@ static int caps_worker(unsigned w)
 				snprintf(mine[n_mine++], 32, "%s", id);
 		} else if (op < 75) {
 			LedgerPostRequest p = {
-				.id = mine[rnd(&g, n_mine)],
-				.full = rnd(&g, 3) == 0,
-				.amount = (int64_t) (1 + rnd(&g, 3 * UNIT)),
-				.actor = "torture",
+			    .id = mine[rnd(&g, n_mine)],
+			    .full = rnd(&g, 3) == 0,
+			    .amount = (int64_t) (1 + rnd(&g, 3 * UNIT)),
+			    .actor = "torture",
 			};
 			r = ledger_post(l, &p, &res);
 		} else if (op < 95) {
-			LedgerVoidRequest v = { .id = mine[rnd(&g, n_mine)], .actor = "torture" };
+			LedgerVoidRequest v = {.id = mine[rnd(&g, n_mine)], .actor = "torture"};
 			r = ledger_void(l, &v, &res);
 		} else {
 			LedgerHoldRequest c = {
-				.id = id,
-				.scope = scopes[rnd(&g, ARRAY_SIZE(scopes))],
-				.unit = "USD",
-				.amount = (int64_t) (1 + rnd(&g, 2 * UNIT)),
-				.actor = "torture",
+			    .id = id,
+			    .scope = scopes[rnd(&g, ARRAY_SIZE(scopes))],
+			    .unit = "USD",
+			    .amount = (int64_t) (1 + rnd(&g, 2 * UNIT)),
+			    .actor = "torture",
 			};
 			snprintf(id, sizeof(id), "k%u-%u", w, i);
 			r = ledger_charge(l, &c, &res);
@@ -519,7 +527,7 @@ static int run_caps(void)
 /* One operation of worker w, number i: fully determined by the seed and by
  * the worker's acknowledged holds (its log). */
 typedef struct Op {
-	char kind;          /* h hold, c charge, p post, v void */
+	char kind; /* h hold, c charge, p post, v void */
 	char id[32];
 	const char *scope;
 	int64_t amount;
@@ -531,7 +539,7 @@ static Op make_op(unsigned w, unsigned i, char (*holds)[32], unsigned n_holds)
 {
 	Rng g = rng_for(arg.seed, 1000 + w, i);
 	unsigned k = (unsigned) rnd(&g, 100);
-	Op op = { 0 };
+	Op op = {0};
 
 	op.scope = scopes[rnd(&g, ARRAY_SIZE(scopes))];
 	op.amount = (int64_t) (1 + rnd(&g, 4 * UNIT));
@@ -555,16 +563,20 @@ static int do_op(Ledger *l, const Op *op, LedgerResult *res)
 	switch (op->kind) {
 	case 'h':
 	case 'c': {
-		LedgerHoldRequest h = { .id = op->id, .scope = op->scope, .unit = "USD", .amount = op->amount,
-					.ttl_usec = op->kind == 'h' ? op->ttl : 0, .actor = "torture" };
+		LedgerHoldRequest h = {.id = op->id,
+				       .scope = op->scope,
+				       .unit = "USD",
+				       .amount = op->amount,
+				       .ttl_usec = op->kind == 'h' ? op->ttl : 0,
+				       .actor = "torture"};
 		return op->kind == 'h' ? ledger_hold(l, &h, res) : ledger_charge(l, &h, res);
 	}
 	case 'p': {
-		LedgerPostRequest p = { .id = op->id, .amount = op->amount, .full = op->full, .actor = "torture" };
+		LedgerPostRequest p = {.id = op->id, .amount = op->amount, .full = op->full, .actor = "torture"};
 		return ledger_post(l, &p, res);
 	}
 	default: {
-		LedgerVoidRequest v = { .id = op->id, .actor = "torture" };
+		LedgerVoidRequest v = {.id = op->id, .actor = "torture"};
 		return ledger_void(l, &v, res);
 	}
 	}
@@ -587,9 +599,9 @@ static void log_path(unsigned w, char buf[static 512])
  * <retry>" after it returned. Lines are single write()s to an O_APPEND
  * file, so a kill never leaves half a line. */
 typedef struct WorkerLog {
-	unsigned done;           /* acknowledged operations */
-	bool open_intent;        /* the last line is an unanswered "I" */
-	char (*holds)[32];       /* acknowledged successful holds, in order */
+	unsigned done;	   /* acknowledged operations */
+	bool open_intent;  /* the last line is an unanswered "I" */
+	char (*holds)[32]; /* acknowledged successful holds, in order */
 	unsigned n_holds, n_alloc;
 } WorkerLog;
 
@@ -611,7 +623,7 @@ static void read_log(unsigned w, WorkerLog *wl)
 	char path[512], line[256];
 	FILE *f;
 
-	*wl = (WorkerLog) { 0 };
+	*wl = (WorkerLog){0};
 	log_path(w, path);
 	f = fopen(path, "re");
 	if (!f)
@@ -706,7 +718,7 @@ static void check_acknowledged(unsigned workers, unsigned max_ops, unsigned *ret
 
 	for (unsigned w = 0; w < workers; w++) {
 		char path[512], line[256];
-		WorkerLog wl = { 0 };
+		WorkerLog wl = {0};
 		FILE *f;
 
 		log_path(w, path);
@@ -725,8 +737,9 @@ static void check_acknowledged(unsigned workers, unsigned max_ops, unsigned *ret
 			acked++;
 			retried += retry;
 			replayed += retry && rep;
-			if (sqlite3_prepare_v2(db, "SELECT kind, scope, amount, state, posted, code FROM holds WHERE id = ?1",
-					       -1, &s, NULL) != SQLITE_OK)
+			if (sqlite3_prepare_v2(
+				db, "SELECT kind, scope, amount, state, posted, code FROM holds WHERE id = ?1", -1, &s,
+				NULL) != SQLITE_OK)
 				break;
 			sqlite3_bind_text(s, 1, op.id, -1, SQLITE_STATIC);
 			if (sqlite3_step(s) != SQLITE_ROW) {
@@ -738,17 +751,19 @@ static void check_acknowledged(unsigned workers, unsigned max_ops, unsigned *ret
 
 				if ((op.kind == 'h' || op.kind == 'c') && code == LEDGER_OK &&
 				    (sqlite3_column_int64(s, 2) != op.amount ||
-				     !streq((const char *) sqlite3_column_text(s, 1), op.scope) || streq(state, "failed")))
-					fail("%s: acknowledged %c of %" PRId64 " in %s, stored differently", op.id, op.kind,
-					     op.amount, op.scope);
-				if ((op.kind == 'h' || op.kind == 'c') && code != LEDGER_OK && code != LEDGER_CONFLICT &&
-				    !streq(state, "failed"))
+				     !streq((const char *) sqlite3_column_text(s, 1), op.scope) ||
+				     streq(state, "failed")))
+					fail("%s: acknowledged %c of %" PRId64 " in %s, stored differently", op.id,
+					     op.kind, op.amount, op.scope);
+				if ((op.kind == 'h' || op.kind == 'c') && code != LEDGER_OK &&
+				    code != LEDGER_CONFLICT && !streq(state, "failed"))
 					fail("%s: refused (%s) when acknowledged, but stored as %s", op.id,
 					     ledger_code_to_string(code), state);
 				if (op.kind == 'p' && code == LEDGER_OK &&
-				    (!streq(state, "posted") || posted != (op.full ? sqlite3_column_int64(s, 2) : op.amount)))
-					fail("%s: post of %" PRId64 " acknowledged, stored %s %" PRId64, op.id, op.amount, state,
-					     posted);
+				    (!streq(state, "posted") ||
+				     posted != (op.full ? sqlite3_column_int64(s, 2) : op.amount)))
+					fail("%s: post of %" PRId64 " acknowledged, stored %s %" PRId64, op.id,
+					     op.amount, state, posted);
 				if (op.kind == 'v' && code == LEDGER_OK && !streq(state, "voided"))
 					fail("%s: void acknowledged, stored %s", op.id, state);
 			}
@@ -764,7 +779,6 @@ static void check_acknowledged(unsigned workers, unsigned max_ops, unsigned *ret
 	*ret_retried = retried;
 	*ret_replayed = replayed;
 }
-
 
 static pid_t spawn_kill_worker(unsigned w, unsigned max_ops, bool finish)
 {
@@ -865,14 +879,18 @@ typedef struct Tally {
 static int contention_writer(unsigned w, int out_fd, double stop_at)
 {
 	Ledger *l = open_or_die();
-	Tally t = { .pid = getpid() };
+	Tally t = {.pid = getpid()};
 	unsigned i = 0;
 
 	while (now_sec() < stop_at) {
 		Rng g = rng_for(arg.seed, 5000 + w, i);
 		char id[32];
-		LedgerHoldRequest h = { .id = id, .scope = scopes[rnd(&g, ARRAY_SIZE(scopes))], .unit = "USD",
-					.amount = 1 + (int64_t) rnd(&g, UNIT), .ttl_usec = 1000000, .actor = "torture" };
+		LedgerHoldRequest h = {.id = id,
+				       .scope = scopes[rnd(&g, ARRAY_SIZE(scopes))],
+				       .unit = "USD",
+				       .amount = 1 + (int64_t) rnd(&g, UNIT),
+				       .ttl_usec = 1000000,
+				       .actor = "torture"};
 		LedgerResult res;
 		double t0 = now_sec(), dt;
 		int r;
@@ -885,7 +903,7 @@ static int contention_writer(unsigned w, int out_fd, double stop_at)
 			t.ok++;
 			t.last_ok = now_sec();
 			if (res.code == LEDGER_OK && rnd(&g, 2)) {
-				LedgerVoidRequest v = { .id = id, .actor = "torture" };
+				LedgerVoidRequest v = {.id = id, .actor = "torture"};
 				(void) ledger_void(l, &v, &res);
 			}
 		} else if (r == -EBUSY) {
@@ -930,10 +948,11 @@ static int run_contention(void)
 	int tally_pipe[2], reader_ready[2], reader_go[2];
 	unsigned n_stopped = 0;
 	double start, stop_at, stall = 10.0 * arg.busy_msec / 1000, victim_latency = 0, bound;
-	Tally sum = { 0 };
+	Tally sum = {0};
 
 	if (arg.seconds < 1 + 3 * (stall + 1) + 1)
-		return fail("--seconds must be at least %.1f for --busy-ms %u", 1 + 3 * (stall + 1) + 1, arg.busy_msec), 1;
+		return fail("--seconds must be at least %.1f for --busy-ms %u", 1 + 3 * (stall + 1) + 1, arg.busy_msec),
+		       1;
 	setup();
 	if (pipe2(tally_pipe, O_CLOEXEC) < 0 || pipe2(reader_ready, O_CLOEXEC) < 0 || pipe2(reader_go, O_CLOEXEC) < 0)
 		return fail("pipe: %m"), 1;
@@ -1070,7 +1089,7 @@ static int run_contention(void)
  * Exit 0 admitted / settled, 1 denied (reason on stdout), 3 error. */
 static int run_admit(int argc, char **argv)
 {
-	LedgerAdmitRequest req = { .session_id = argv[0], .hold_ttl_usec = strtoull(argv[3], NULL, 10) * USEC_PER_SEC };
+	LedgerAdmitRequest req = {.session_id = argv[0], .hold_ttl_usec = strtoull(argv[3], NULL, 10) * USEC_PER_SEC};
 	char scope[LEDGER_SCOPE_MAX], unit[UNITS_NAME_MAX], *p, *q;
 	LedgerAdmitResult res;
 	Ledger *l = open_or_die();
@@ -1102,8 +1121,12 @@ static int run_admit(int argc, char **argv)
 
 static int run_settle(char **argv)
 {
-	LedgerSettleRequest req = { .session_id = argv[0], .end_reason = argv[2], .exit_status = atoi(argv[3]),
-				    .wall_usec = 1500000, .cpu_usec = 700000, .memory_peak = 1 << 20 };
+	LedgerSettleRequest req = {.session_id = argv[0],
+				   .end_reason = argv[2],
+				   .exit_status = atoi(argv[3]),
+				   .wall_usec = 1500000,
+				   .cpu_usec = 700000,
+				   .memory_peak = 1 << 20};
 	char unit[UNITS_NAME_MAX];
 	Ledger *l = open_or_die();
 	int r;
@@ -1122,11 +1145,15 @@ static int run_settle(char **argv)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "db", required_argument, NULL, 'd' },	       { "seed", required_argument, NULL, 's' },
-		{ "procs", required_argument, NULL, 'p' },     { "ops", required_argument, NULL, 'o' },
-		{ "kills", required_argument, NULL, 'k' },     { "busy-ms", required_argument, NULL, 'b' },
-		{ "seconds", required_argument, NULL, 't' },   { "help", no_argument, NULL, 'h' },
-		{},
+	    {"db", required_argument, NULL, 'd'},
+	    {"seed", required_argument, NULL, 's'},
+	    {"procs", required_argument, NULL, 'p'},
+	    {"ops", required_argument, NULL, 'o'},
+	    {"kills", required_argument, NULL, 'k'},
+	    {"busy-ms", required_argument, NULL, 'b'},
+	    {"seconds", required_argument, NULL, 't'},
+	    {"help", no_argument, NULL, 'h'},
+	    {},
 	};
 	static char dir[512];
 	const char *mode, *e;

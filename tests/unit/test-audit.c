@@ -17,13 +17,27 @@
 #define T0 UINT64_C(1795348800000000)
 
 static const AuditRecord rec1 = {
-	.tenant = "acme", .project = "web", .user = "alice", .session = "s1", .actor = "kdc-run",
-	.action = "admit", .object = "s1", .decision = "allow", .rule = NULL, .reason = "admitted",
-	.detail = "{\"hold\":1}",
+    .tenant = "acme",
+    .project = "web",
+    .user = "alice",
+    .session = "s1",
+    .actor = "kdc-run",
+    .action = "admit",
+    .object = "s1",
+    .decision = "allow",
+    .rule = NULL,
+    .reason = "admitted",
+    .detail = "{\"hold\":1}",
 };
 static const AuditRecord rec2 = {
-	.tenant = "acme", .actor = "ledger", .action = "hold", .object = "h1", .decision = "deny",
-	.rule = "exhausted", .reason = "budget 'acme' exhausted", .detail = "",
+    .tenant = "acme",
+    .actor = "ledger",
+    .action = "hold",
+    .object = "h1",
+    .decision = "deny",
+    .rule = "exhausted",
+    .reason = "budget 'acme' exhausted",
+    .detail = "",
 };
 
 /* The values were computed by an independent implementation (Python
@@ -38,8 +52,8 @@ START_TEST(hash_golden)
 	ck_assert_int_eq(audit_hash(h1, 2, T0 + 1, &rec2, h2), 0);
 	ck_assert_str_eq(h2, "c88c2f21b4dc5d3eb258abe8279c0879b8dc4af6af2558be6c120ea9b773b34e");
 	ck_assert_int_eq(audit_hash("zz", 2, T0, &rec2, h2), -EINVAL);
-	ck_assert_int_eq(audit_hash("DB842F91E0380DFF35BF86491C6CCC900D4B4867DD42FB208616895B7595F099", 2, T0, &rec2, h2),
-			 -EINVAL);
+	ck_assert_int_eq(
+	    audit_hash("DB842F91E0380DFF35BF86491C6CCC900D4B4867DD42FB208616895B7595F099", 2, T0, &rec2, h2), -EINVAL);
 }
 END_TEST
 
@@ -133,7 +147,8 @@ START_TEST(chain_intact)
 		sqlite3_stmt *s = NULL;
 		AuditRecord r = rec1;
 		ck_assert_int_eq(sqlite3_open(db, &raw), SQLITE_OK);
-		ck_assert_int_eq(sqlite3_prepare_v2(raw, "SELECT time, hash FROM audit WHERE seq = 1", -1, &s, NULL), SQLITE_OK);
+		ck_assert_int_eq(sqlite3_prepare_v2(raw, "SELECT time, hash FROM audit WHERE seq = 1", -1, &s, NULL),
+				 SQLITE_OK);
 		ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
 		r.reason = "row 1";
 		r.decision = "deny";
@@ -208,10 +223,11 @@ START_TEST(tamper_rehashed)
 	ck_assert_int_eq(audit_hash(prev, 42, (uint64_t) sqlite3_column_int64(s, 0), &r, h), 0);
 	sqlite3_finalize(s);
 	sqlite3_close(raw);
-	snprintf(sql, sizeof(sql),
-		 "DROP TRIGGER audit_no_update; UPDATE audit SET reason = 'forged', tenant = 'beta', decision = 'allow',"
-		 " hash = '%s' WHERE seq = 42",
-		 h);
+	snprintf(
+	    sql, sizeof(sql),
+	    "DROP TRIGGER audit_no_update; UPDATE audit SET reason = 'forged', tenant = 'beta', decision = 'allow',"
+	    " hash = '%s' WHERE seq = 42",
+	    h);
 	raw_exec(sql);
 	ck_assert_int_eq(ledger_verify(l, &v), 0);
 	ck_assert_int_eq(v.first_bad, 43);
@@ -277,29 +293,29 @@ START_TEST(query_filters)
 	int64_t n[2];
 
 	n[0] = 0;
-	ck_assert_int_eq(ledger_audit_query(l, &(AuditFilter) { .tenant = "acme" }, collect, n), 0);
+	ck_assert_int_eq(ledger_audit_query(l, &(AuditFilter){.tenant = "acme"}, collect, n), 0);
 	ck_assert_int_eq(n[0], 15);
 	n[0] = 0;
-	ck_assert_int_eq(ledger_audit_query(l, &(AuditFilter) { .decision = "deny" }, collect, n), 0);
+	ck_assert_int_eq(ledger_audit_query(l, &(AuditFilter){.decision = "deny"}, collect, n), 0);
 	ck_assert_int_eq(n[0], 10);
 	n[0] = 0;
-	ck_assert_int_eq(ledger_audit_query(l, &(AuditFilter) { .tenant = "beta", .decision = "deny" }, collect, n), 0);
+	ck_assert_int_eq(ledger_audit_query(l, &(AuditFilter){.tenant = "beta", .decision = "deny"}, collect, n), 0);
 	ck_assert_int_eq(n[0], 5);
 	n[0] = 0;
-	ck_assert_int_eq(ledger_audit_query(l, &(AuditFilter) { .after_seq = 25 }, collect, n), 0);
+	ck_assert_int_eq(ledger_audit_query(l, &(AuditFilter){.after_seq = 25}, collect, n), 0);
 	ck_assert_int_eq(n[0], 5);
 	n[0] = 0;
-	ck_assert_int_eq(ledger_audit_query(l, &(AuditFilter) { .last = 3 }, collect, n), 0);
+	ck_assert_int_eq(ledger_audit_query(l, &(AuditFilter){.last = 3}, collect, n), 0);
 	ck_assert_int_eq(n[0], 3);
 	ck_assert_int_eq(n[1], 30); /* in order, the newest last */
 	n[0] = 0;
-	ck_assert_int_eq(ledger_audit_query(l, &(AuditFilter) { .session = "s1" }, collect, n), 0);
+	ck_assert_int_eq(ledger_audit_query(l, &(AuditFilter){.session = "s1"}, collect, n), 0);
 	ck_assert_int_eq(n[0], 30);
 	n[0] = 0;
-	ck_assert_int_eq(ledger_audit_query(l, &(AuditFilter) { .session = "s2" }, collect, n), 0);
+	ck_assert_int_eq(ledger_audit_query(l, &(AuditFilter){.session = "s2"}, collect, n), 0);
 	ck_assert_int_eq(n[0], 0);
 	n[0] = 0;
-	ck_assert_int_eq(ledger_audit_query(l, &(AuditFilter) { .since_usec = UINT64_C(1) << 62 }, collect, n), 0);
+	ck_assert_int_eq(ledger_audit_query(l, &(AuditFilter){.since_usec = UINT64_C(1) << 62}, collect, n), 0);
 	ck_assert_int_eq(n[0], 0);
 	cleanup(l);
 }

@@ -18,7 +18,7 @@
 #include "shared/macro.h"
 #include "shared/units.h"
 
-#define USD(x) ((int64_t) ((x) * 1000000.0 + 0.5)) /* test literals only */
+#define USD(x) ((int64_t) ((x) *1000000.0 + 0.5)) /* test literals only */
 #define SEC USEC_PER_SEC
 /* 2026-11-22 12:00:00 UTC, a Sunday. */
 #define T0 (UINT64_C(1795348800) * USEC_PER_SEC)
@@ -52,7 +52,7 @@ static int64_t audit_rows(Ledger *l)
 
 	ck_assert_int_eq(ledger_verify(l, &v), 0);
 	ck_assert_int_eq(v.first_bad, 0);
-	ck_assert_int_eq(ledger_audit_query(l, &(AuditFilter) { 0 }, count_row, &n), 0);
+	ck_assert_int_eq(ledger_audit_query(l, &(AuditFilter){0}, count_row, &n), 0);
 	ck_assert_int_eq(n, v.rows);
 	return n;
 }
@@ -78,7 +78,7 @@ static int find_budget(const LedgerBudgetStatus *b, void *userdata)
 /* spent and held of one budget, asserted. */
 static void check_budget(Ledger *l, const char *scope, const char *unit, LedgerPeriod p, int64_t spent, int64_t held)
 {
-	Want w = { .scope = scope, .unit = unit, .period = p };
+	Want w = {.scope = scope, .unit = unit, .period = p};
 
 	ck_assert_int_eq(ledger_budget_list(l, scope, find_budget, &w), 0);
 	ck_assert_msg(w.found, "no budget %s %s", scope, unit);
@@ -89,26 +89,25 @@ static void check_budget(Ledger *l, const char *scope, const char *unit, LedgerP
 static LedgerResult hold(Ledger *l, const char *id, const char *scope, int64_t amount, uint64_t ttl)
 {
 	LedgerResult r;
-	ck_assert_int_eq(ledger_hold(l,
-				     &(LedgerHoldRequest) {
-					     .id = id, .scope = scope, .unit = "USD", .amount = amount, .ttl_usec = ttl },
-				     &r),
-			 0);
+	ck_assert_int_eq(
+	    ledger_hold(
+		l, &(LedgerHoldRequest){.id = id, .scope = scope, .unit = "USD", .amount = amount, .ttl_usec = ttl},
+		&r),
+	    0);
 	return r;
 }
 
 static LedgerResult post(Ledger *l, const char *id, int64_t amount)
 {
 	LedgerResult r;
-	ck_assert_int_eq(
-		ledger_post(l, &(LedgerPostRequest) { .id = id, .amount = amount, .full = amount == 0 }, &r), 0);
+	ck_assert_int_eq(ledger_post(l, &(LedgerPostRequest){.id = id, .amount = amount, .full = amount == 0}, &r), 0);
 	return r;
 }
 
 static LedgerResult void_(Ledger *l, const char *id)
 {
 	LedgerResult r;
-	ck_assert_int_eq(ledger_void(l, &(LedgerVoidRequest) { .id = id }, &r), 0);
+	ck_assert_int_eq(ledger_void(l, &(LedgerVoidRequest){.id = id}, &r), 0);
 	return r;
 }
 
@@ -143,11 +142,12 @@ START_TEST(amounts_exact)
 	ck_assert_int_eq(ledger_budget_set(l, "acme", "cpu-s", LEDGER_PERIOD_DAY, INT64_C(3600000000)), 0);
 	{
 		LedgerResult r;
-		ck_assert_int_eq(ledger_charge(l,
-					       &(LedgerHoldRequest) { .id = "cpu1", .scope = "acme", .unit = "cpu-s",
-								      .amount = INT64_C(3600000000) },
-					       &r),
-				 0);
+		ck_assert_int_eq(
+		    ledger_charge(l,
+				  &(LedgerHoldRequest){
+				      .id = "cpu1", .scope = "acme", .unit = "cpu-s", .amount = INT64_C(3600000000)},
+				  &r),
+		    0);
 		ck_assert_int_eq(r.code, LEDGER_OK);
 	}
 	check_budget(l, "acme", "cpu-s", LEDGER_PERIOD_DAY, INT64_C(3600000000), 0);
@@ -190,7 +190,8 @@ START_TEST(periods_calendar)
 	ledger_period_window(LEDGER_PERIOD_MONTH, T0, &s, &e);
 	ck_assert_int_eq(s, ledger_days_from_civil(2026, 11, 1));
 	ck_assert_int_eq(e, ledger_days_from_civil(2026, 12, 1));
-	ledger_period_window(LEDGER_PERIOD_MONTH, (uint64_t) ledger_days_from_civil(2026, 12, 31) * 86400 * SEC, &s, &e);
+	ledger_period_window(LEDGER_PERIOD_MONTH, (uint64_t) ledger_days_from_civil(2026, 12, 31) * 86400 * SEC, &s,
+			     &e);
 	ck_assert_int_eq(s, ledger_days_from_civil(2026, 12, 1));
 	ck_assert_int_eq(e, ledger_days_from_civil(2027, 1, 1));
 	ledger_period_window(LEDGER_PERIOD_MONTH, (uint64_t) ledger_days_from_civil(2028, 2, 10) * 86400 * SEC, &s, &e);
@@ -371,7 +372,9 @@ START_TEST(idempotency)
 	ck_assert_int_eq(hold(l, "h", "acme/web", USD(5), 60 * SEC).code, LEDGER_CONFLICT);
 	ck_assert_int_eq(hold(l, "h", "acme/api", USD(6), 60 * SEC).code, LEDGER_CONFLICT);
 	ck_assert_int_eq(hold(l, "h", "acme/web", USD(6), 30 * SEC).code, LEDGER_CONFLICT);
-	ck_assert_int_eq(ledger_charge(l, &(LedgerHoldRequest) { .id = "h", .scope = "acme/web", .unit = "USD", .amount = USD(6) }, &r), 0);
+	ck_assert_int_eq(
+	    ledger_charge(l, &(LedgerHoldRequest){.id = "h", .scope = "acme/web", .unit = "USD", .amount = USD(6)}, &r),
+	    0);
 	ck_assert_int_eq(r.code, LEDGER_CONFLICT);
 	check_budget(l, "acme", "USD", LEDGER_PERIOD_TOTAL, 0, USD(6));
 
@@ -405,37 +408,36 @@ END_TEST
 /* ---- misuse (property 5) ---------------------------------------------------- */
 
 /* Every misuse: the exact code, no change of any balance, one audit row. */
-#define MISUSE(expr, code_)                                                                   \
-	do {                                                                                  \
-		int64_t before_ = audit_rows(l);                                              \
-		LedgerResult r_ = (expr);                                                     \
-		ck_assert_msg(r_.code == (code_), "%s: got %s (%s)", #expr,                   \
-			      ledger_code_to_string(r_.code), r_.reason);                     \
-		ck_assert_int_eq(audit_rows(l), before_ + 1);                                  \
-		check_budget(l, "acme", "USD", LEDGER_PERIOD_TOTAL, USD(3), USD(5));           \
-		check_budget(l, "acme/web", "USD", LEDGER_PERIOD_TOTAL, USD(3), USD(5));       \
+#define MISUSE(expr, code_)                                                                                 \
+	do {                                                                                                \
+		int64_t before_ = audit_rows(l);                                                            \
+		LedgerResult r_ = (expr);                                                                   \
+		ck_assert_msg(r_.code == (code_), "%s: got %s (%s)", #expr, ledger_code_to_string(r_.code), \
+			      r_.reason);                                                                   \
+		ck_assert_int_eq(audit_rows(l), before_ + 1);                                               \
+		check_budget(l, "acme", "USD", LEDGER_PERIOD_TOTAL, USD(3), USD(5));                        \
+		check_budget(l, "acme/web", "USD", LEDGER_PERIOD_TOTAL, USD(3), USD(5));                    \
 	} while (0)
 
 static LedgerResult post_t(Ledger *l, const char *id, const char *tenant, int64_t amount)
 {
 	LedgerResult r;
-	ck_assert_int_eq(ledger_post(l, &(LedgerPostRequest) { .id = id, .tenant = tenant, .amount = amount }, &r), 0);
+	ck_assert_int_eq(ledger_post(l, &(LedgerPostRequest){.id = id, .tenant = tenant, .amount = amount}, &r), 0);
 	return r;
 }
 
 static LedgerResult void_t(Ledger *l, const char *id, const char *tenant)
 {
 	LedgerResult r;
-	ck_assert_int_eq(ledger_void(l, &(LedgerVoidRequest) { .id = id, .tenant = tenant }, &r), 0);
+	ck_assert_int_eq(ledger_void(l, &(LedgerVoidRequest){.id = id, .tenant = tenant}, &r), 0);
 	return r;
 }
 
 static LedgerResult hold_u(Ledger *l, const char *id, const char *scope, const char *unit, int64_t amount)
 {
 	LedgerResult r;
-	ck_assert_int_eq(ledger_hold(l, &(LedgerHoldRequest) { .id = id, .scope = scope, .unit = unit, .amount = amount },
-				     &r),
-			 0);
+	ck_assert_int_eq(
+	    ledger_hold(l, &(LedgerHoldRequest){.id = id, .scope = scope, .unit = unit, .amount = amount}, &r), 0);
 	return r;
 }
 
@@ -454,17 +456,17 @@ START_TEST(misuse)
 	ck_assert_int_eq(hold(l, "live", "acme/web", USD(5), 0).code, LEDGER_OK);
 	/* From here: spent 3, held 5 in acme and acme/web, whatever happens. */
 
-	MISUSE(post(l, "posted", USD(1)), LEDGER_ALREADY_POSTED);      /* post twice */
-	MISUSE(void_(l, "posted"), LEDGER_ALREADY_POSTED);             /* void after post */
-	MISUSE(post(l, "voided", USD(1)), LEDGER_ALREADY_VOIDED);      /* void then post */
-	MISUSE(post(l, "live", USD(5) + 1), LEDGER_EXCEEDS_HOLD);      /* more than held */
-	MISUSE(post(l, "nosuch", USD(1)), LEDGER_NOT_FOUND);           /* forged id */
-	MISUSE(post_t(l, "live", "beta", USD(1)), LEDGER_NOT_FOUND);   /* cross-tenant */
-	MISUSE(void_t(l, "live", "beta"), LEDGER_NOT_FOUND);           /* cross-tenant */
-	MISUSE(post(l, "live", -1), LEDGER_INVALID);                   /* negative */
-	MISUSE(post_t(l, "live", NULL, 0), LEDGER_INVALID);            /* zero */
-	MISUSE(hold(l, "z", "acme/web", 0, 0), LEDGER_INVALID);        /* zero */
-	MISUSE(hold(l, "n", "acme/web", -USD(1), 0), LEDGER_INVALID);  /* negative */
+	MISUSE(post(l, "posted", USD(1)), LEDGER_ALREADY_POSTED);	 /* post twice */
+	MISUSE(void_(l, "posted"), LEDGER_ALREADY_POSTED);		 /* void after post */
+	MISUSE(post(l, "voided", USD(1)), LEDGER_ALREADY_VOIDED);	 /* void then post */
+	MISUSE(post(l, "live", USD(5) + 1), LEDGER_EXCEEDS_HOLD);	 /* more than held */
+	MISUSE(post(l, "nosuch", USD(1)), LEDGER_NOT_FOUND);		 /* forged id */
+	MISUSE(post_t(l, "live", "beta", USD(1)), LEDGER_NOT_FOUND);	 /* cross-tenant */
+	MISUSE(void_t(l, "live", "beta"), LEDGER_NOT_FOUND);		 /* cross-tenant */
+	MISUSE(post(l, "live", -1), LEDGER_INVALID);			 /* negative */
+	MISUSE(post_t(l, "live", NULL, 0), LEDGER_INVALID);		 /* zero */
+	MISUSE(hold(l, "z", "acme/web", 0, 0), LEDGER_INVALID);		 /* zero */
+	MISUSE(hold(l, "n", "acme/web", -USD(1), 0), LEDGER_INVALID);	 /* negative */
 	MISUSE(hold(l, "o", "acme/web", INT64_MAX, 0), LEDGER_OVERFLOW); /* overflowing */
 	MISUSE(hold(l, "bad id", "acme/web", USD(1), 0), LEDGER_INVALID);
 	MISUSE(hold(l, "s", "acme//web", USD(1), 0), LEDGER_INVALID);
@@ -473,7 +475,7 @@ START_TEST(misuse)
 	{
 		LedgerResult r;
 		/* Posting in another unit than the hold's. */
-		MISUSE((ledger_post(l, &(LedgerPostRequest) { .id = "live", .unit = "EUR", .amount = 1 }, &r), r),
+		MISUSE((ledger_post(l, &(LedgerPostRequest){.id = "live", .unit = "EUR", .amount = 1}, &r), r),
 		       LEDGER_INVALID);
 	}
 	/* The zero / negative ids stay failed: retrying with a valid amount is
@@ -492,13 +494,21 @@ START_TEST(overflow_totals)
 	LedgerResult r;
 
 	ck_assert_int_eq(ledger_tenant_add(l, "acme", NULL), 1);
-	ck_assert_int_eq(ledger_charge(l, &(LedgerHoldRequest) { .id = "c1", .scope = "acme", .unit = "tokens", .amount = INT64_MAX - 5 }, &r), 0);
+	ck_assert_int_eq(
+	    ledger_charge(
+		l, &(LedgerHoldRequest){.id = "c1", .scope = "acme", .unit = "tokens", .amount = INT64_MAX - 5}, &r),
+	    0);
 	ck_assert_int_eq(r.code, LEDGER_OK);
-	ck_assert_int_eq(ledger_charge(l, &(LedgerHoldRequest) { .id = "c2", .scope = "acme/x", .unit = "tokens", .amount = 6 }, &r), 0);
+	ck_assert_int_eq(
+	    ledger_charge(l, &(LedgerHoldRequest){.id = "c2", .scope = "acme/x", .unit = "tokens", .amount = 6}, &r),
+	    0);
 	ck_assert_int_eq(r.code, LEDGER_OVERFLOW);
-	ck_assert_int_eq(ledger_hold(l, &(LedgerHoldRequest) { .id = "c3", .scope = "acme/x", .unit = "tokens", .amount = 6 }, &r), 0);
+	ck_assert_int_eq(
+	    ledger_hold(l, &(LedgerHoldRequest){.id = "c3", .scope = "acme/x", .unit = "tokens", .amount = 6}, &r), 0);
 	ck_assert_int_eq(r.code, LEDGER_OVERFLOW);
-	ck_assert_int_eq(ledger_charge(l, &(LedgerHoldRequest) { .id = "c4", .scope = "acme/x", .unit = "tokens", .amount = 5 }, &r), 0);
+	ck_assert_int_eq(
+	    ledger_charge(l, &(LedgerHoldRequest){.id = "c4", .scope = "acme/x", .unit = "tokens", .amount = 5}, &r),
+	    0);
 	ck_assert_int_eq(r.code, LEDGER_OK);
 	/* Budget limits and sums stay exact at the top of the range. */
 	ck_assert_int_eq(ledger_budget_set(l, "acme", "tokens", LEDGER_PERIOD_TOTAL, INT64_MAX), 0);
@@ -516,59 +526,108 @@ START_TEST(admit_settle)
 	LedgerHoldInfo info;
 
 	/* Unknown tenant: denied, unless created on first use. */
-	ck_assert_int_eq(ledger_admit(l, &(LedgerAdmitRequest) { .tenant = "acme", .session_id = "s0", .hold_amount = USD(1) }, &a), 0);
+	ck_assert_int_eq(
+	    ledger_admit(l, &(LedgerAdmitRequest){.tenant = "acme", .session_id = "s0", .hold_amount = USD(1)}, &a), 0);
 	ck_assert(!a.allowed);
 	ck_assert_str_eq(a.reason, "unknown tenant 'acme' (add it with 'kdc-ledger tenant add acme')");
-	ck_assert_int_eq(ledger_admit(l, &(LedgerAdmitRequest) { .tenant = "acme", .session_id = "s1", .create_tenant = true, .hold_amount = 0, .command = "true" }, &a), 0);
+	ck_assert_int_eq(
+	    ledger_admit(
+		l,
+		&(LedgerAdmitRequest){
+		    .tenant = "acme", .session_id = "s1", .create_tenant = true, .hold_amount = 0, .command = "true"},
+		&a),
+	    0);
 	ck_assert(a.allowed);
 	ck_assert(a.tenant_created);
 	ck_assert_str_eq(a.hold_id, "");
-	ck_assert_int_eq(ledger_settle(l, &(LedgerSettleRequest) { .session_id = "s1", .actual = 0, .end_reason = "exited" }), 0);
-	ck_assert_int_eq(ledger_settle(l, &(LedgerSettleRequest) { .session_id = "s1", .actual = 0, .end_reason = "exited" }), -EALREADY);
-	ck_assert_int_eq(ledger_settle(l, &(LedgerSettleRequest) { .session_id = "nosuch", .end_reason = "exited" }), -ENOENT);
-	ck_assert_int_eq(ledger_admit(l, &(LedgerAdmitRequest) { .tenant = "acme", .session_id = "s1" }, &a), -EEXIST);
-	ck_assert_int_eq(ledger_admit(l, &(LedgerAdmitRequest) { .tenant = "acme", .session_id = "s x" }, &a), -EINVAL);
-	ck_assert_int_eq(ledger_admit(l, &(LedgerAdmitRequest) { .tenant = "acme", .session_id = "s9", .hold_amount = -1 }, &a), -EINVAL);
+	ck_assert_int_eq(
+	    ledger_settle(l, &(LedgerSettleRequest){.session_id = "s1", .actual = 0, .end_reason = "exited"}), 0);
+	ck_assert_int_eq(
+	    ledger_settle(l, &(LedgerSettleRequest){.session_id = "s1", .actual = 0, .end_reason = "exited"}),
+	    -EALREADY);
+	ck_assert_int_eq(ledger_settle(l, &(LedgerSettleRequest){.session_id = "nosuch", .end_reason = "exited"}),
+			 -ENOENT);
+	ck_assert_int_eq(ledger_admit(l, &(LedgerAdmitRequest){.tenant = "acme", .session_id = "s1"}, &a), -EEXIST);
+	ck_assert_int_eq(ledger_admit(l, &(LedgerAdmitRequest){.tenant = "acme", .session_id = "s x"}, &a), -EINVAL);
+	ck_assert_int_eq(
+	    ledger_admit(l, &(LedgerAdmitRequest){.tenant = "acme", .session_id = "s9", .hold_amount = -1}, &a),
+	    -EINVAL);
 
 	/* The denial message of DESIGN.md, exactly. */
 	ck_assert_int_eq(ledger_budget_set(l, "acme", "USD", LEDGER_PERIOD_MONTH, USD(50)), 0);
-	ck_assert_int_eq(ledger_charge(l, &(LedgerHoldRequest) { .id = "c", .scope = "acme", .unit = "USD", .amount = USD(49.80) }, &(LedgerResult) { 0 }), 0);
-	ck_assert_int_eq(ledger_admit(l, &(LedgerAdmitRequest) { .tenant = "acme", .project = "web", .session_id = "s2", .hold_amount = USD(0.5), .command = "python agent.py" }, &a), 0);
+	ck_assert_int_eq(
+	    ledger_charge(l, &(LedgerHoldRequest){.id = "c", .scope = "acme", .unit = "USD", .amount = USD(49.80)},
+			  &(LedgerResult){0}),
+	    0);
+	ck_assert_int_eq(ledger_admit(l,
+				      &(LedgerAdmitRequest){.tenant = "acme",
+							    .project = "web",
+							    .session_id = "s2",
+							    .hold_amount = USD(0.5),
+							    .command = "python agent.py"},
+				      &a),
+			 0);
 	ck_assert(!a.allowed);
 	ck_assert_str_eq(a.reason, "budget 'acme' exhausted: 49.80 of 50.00 USD spent this month, 0.50 requested");
 
 	/* Admitted with a hold; settlement posts the actual, clamped. */
 	ck_assert_int_eq(ledger_budget_set(l, "acme", "USD", LEDGER_PERIOD_MONTH, USD(60)), 0);
-	ck_assert_int_eq(ledger_admit(l, &(LedgerAdmitRequest) { .tenant = "acme", .project = "web", .user = "alice", .session_id = "s3", .hold_amount = USD(2), .hold_ttl_usec = 600 * SEC }, &a), 0);
+	ck_assert_int_eq(ledger_admit(l,
+				      &(LedgerAdmitRequest){.tenant = "acme",
+							    .project = "web",
+							    .user = "alice",
+							    .session_id = "s3",
+							    .hold_amount = USD(2),
+							    .hold_ttl_usec = 600 * SEC},
+				      &a),
+			 0);
 	ck_assert_msg(a.allowed, "%s", a.reason);
 	ck_assert_str_eq(a.hold_id, "run-s3");
 	check_budget(l, "acme", "USD", LEDGER_PERIOD_MONTH, USD(49.80), USD(2));
-	ck_assert_int_eq(ledger_settle(l, &(LedgerSettleRequest) { .session_id = "s3", .actual = USD(5), .end_reason = "exited", .wall_usec = 3 * SEC }), 0);
+	ck_assert_int_eq(ledger_settle(l, &(LedgerSettleRequest){.session_id = "s3",
+								 .actual = USD(5),
+								 .end_reason = "exited",
+								 .wall_usec = 3 * SEC}),
+			 0);
 	check_budget(l, "acme", "USD", LEDGER_PERIOD_MONTH, USD(51.80), 0);
 	ck_assert_int_eq(ledger_hold_get(l, "run-s3", &info), 0);
 	ck_assert_int_eq(info.state, LEDGER_HOLD_POSTED);
 	ck_assert_int_eq(info.posted, USD(2));
 
 	/* Actual 0 voids the hold. */
-	ck_assert_int_eq(ledger_admit(l, &(LedgerAdmitRequest) { .tenant = "acme", .session_id = "s4", .hold_amount = USD(1) }, &a), 0);
+	ck_assert_int_eq(
+	    ledger_admit(l, &(LedgerAdmitRequest){.tenant = "acme", .session_id = "s4", .hold_amount = USD(1)}, &a), 0);
 	ck_assert(a.allowed);
-	ck_assert_int_eq(ledger_settle(l, &(LedgerSettleRequest) { .session_id = "s4", .actual = 0, .end_reason = "signaled", .exit_status = 130 }), 0);
+	ck_assert_int_eq(
+	    ledger_settle(
+		l,
+		&(LedgerSettleRequest){.session_id = "s4", .actual = 0, .end_reason = "signaled", .exit_status = 130}),
+	    0);
 	ck_assert_int_eq(ledger_hold_get(l, "run-s4", &info), 0);
 	ck_assert_int_eq(info.state, LEDGER_HOLD_VOIDED);
 
 	/* A crashed kdc-run: its hold expires after the TTL; a late
 	 * settlement records the session and posts nothing. */
-	ck_assert_int_eq(ledger_admit(l, &(LedgerAdmitRequest) { .tenant = "acme", .session_id = "s5", .hold_amount = USD(3), .hold_ttl_usec = 10 * SEC }, &a), 0);
+	ck_assert_int_eq(
+	    ledger_admit(l,
+			 &(LedgerAdmitRequest){
+			     .tenant = "acme", .session_id = "s5", .hold_amount = USD(3), .hold_ttl_usec = 10 * SEC},
+			 &a),
+	    0);
 	ck_assert(a.allowed);
 	check_budget(l, "acme", "USD", LEDGER_PERIOD_MONTH, USD(51.80), USD(3));
 	fake_now += 10 * SEC;
 	check_budget(l, "acme", "USD", LEDGER_PERIOD_MONTH, USD(51.80), 0);
-	ck_assert_int_eq(ledger_settle(l, &(LedgerSettleRequest) { .session_id = "s5", .actual = USD(1), .end_reason = "exited" }), -ETIME);
+	ck_assert_int_eq(
+	    ledger_settle(l, &(LedgerSettleRequest){.session_id = "s5", .actual = USD(1), .end_reason = "exited"}),
+	    -ETIME);
 	check_budget(l, "acme", "USD", LEDGER_PERIOD_MONTH, USD(51.80), 0);
 
 	/* No hold (amount 0): the actual is recorded anyway. */
-	ck_assert_int_eq(ledger_admit(l, &(LedgerAdmitRequest) { .tenant = "acme", .session_id = "s6" }, &a), 0);
-	ck_assert_int_eq(ledger_settle(l, &(LedgerSettleRequest) { .session_id = "s6", .actual = USD(0.2), .end_reason = "exited" }), 0);
+	ck_assert_int_eq(ledger_admit(l, &(LedgerAdmitRequest){.tenant = "acme", .session_id = "s6"}, &a), 0);
+	ck_assert_int_eq(
+	    ledger_settle(l, &(LedgerSettleRequest){.session_id = "s6", .actual = USD(0.2), .end_reason = "exited"}),
+	    0);
 	check_budget(l, "acme", "USD", LEDGER_PERIOD_MONTH, USD(52.00), 0);
 	audit_rows(l);
 }
@@ -587,26 +646,27 @@ START_TEST(admit_rate_limit)
 	for (int i = 0; i < 5; i++) {
 		char sid[16];
 		snprintf(sid, sizeof(sid), "r%d", i);
-		ck_assert_int_eq(ledger_admit(l, &(LedgerAdmitRequest) { .tenant = "acme", .session_id = sid }, &a), 0);
+		ck_assert_int_eq(ledger_admit(l, &(LedgerAdmitRequest){.tenant = "acme", .session_id = sid}, &a), 0);
 		allowed += a.allowed;
 		if (i == 2) {
 			ck_assert(!a.allowed);
-			ck_assert_str_eq(a.reason, "session rate limit of tenant 'acme' reached (2/min burst 1); retry in 30s");
+			ck_assert_str_eq(a.reason,
+					 "session rate limit of tenant 'acme' reached (2/min burst 1); retry in 30s");
 		}
 	}
 	ck_assert_int_eq(allowed, 2);
 	fake_now += 30 * SEC;
-	ck_assert_int_eq(ledger_admit(l, &(LedgerAdmitRequest) { .tenant = "acme", .session_id = "r10" }, &a), 0);
+	ck_assert_int_eq(ledger_admit(l, &(LedgerAdmitRequest){.tenant = "acme", .session_id = "r10"}, &a), 0);
 	ck_assert(a.allowed);
-	ck_assert_int_eq(ledger_admit(l, &(LedgerAdmitRequest) { .tenant = "acme", .session_id = "r11" }, &a), 0);
+	ck_assert_int_eq(ledger_admit(l, &(LedgerAdmitRequest){.tenant = "acme", .session_id = "r11"}, &a), 0);
 	ck_assert(!a.allowed);
 	/* A clock stepping back grants nothing. */
 	fake_now -= 3600 * SEC;
-	ck_assert_int_eq(ledger_admit(l, &(LedgerAdmitRequest) { .tenant = "acme", .session_id = "r12" }, &a), 0);
+	ck_assert_int_eq(ledger_admit(l, &(LedgerAdmitRequest){.tenant = "acme", .session_id = "r12"}, &a), 0);
 	ck_assert(!a.allowed);
 	/* Removing the limit. */
 	ck_assert_int_eq(ledger_tenant_add(l, "acme", NULL), 0);
-	ck_assert_int_eq(ledger_admit(l, &(LedgerAdmitRequest) { .tenant = "acme", .session_id = "r13" }, &a), 0);
+	ck_assert_int_eq(ledger_admit(l, &(LedgerAdmitRequest){.tenant = "acme", .session_id = "r13"}, &a), 0);
 	ck_assert(a.allowed);
 }
 END_TEST
@@ -648,7 +708,7 @@ START_TEST(open_files)
 	ledger_close(l);
 	/* -wal / -shm / -lock inherit the database's privacy. */
 	{
-		const char *suffix[] = { "-wal", "-shm", "-lock" };
+		const char *suffix[] = {"-wal", "-shm", "-lock"};
 		for (size_t i = 0; i < ARRAY_SIZE(suffix); i++) {
 			char f[600];
 			snprintf(f, sizeof(f), "%s%s", db, suffix[i]);
@@ -737,13 +797,17 @@ START_TEST(no_spend_without_audit)
 
 	/* Make every audit insert fail, as a full disk or a broken trail would. */
 	ck_assert_int_eq(sqlite3_open(db, &raw), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_exec(raw, "CREATE TRIGGER fail BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'no'); END",
+	ck_assert_int_eq(sqlite3_exec(raw,
+				      "CREATE TRIGGER fail BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'no'); END",
 				      NULL, NULL, NULL),
 			 SQLITE_OK);
-	ck_assert_int_lt(ledger_hold(l, &(LedgerHoldRequest) { .id = "h", .scope = "acme", .unit = "USD", .amount = USD(1) }, &r), 0);
-	ck_assert_int_lt(ledger_post(l, &(LedgerPostRequest) { .id = "ok", .full = true }, &r), 0);
-	ck_assert_int_lt(ledger_charge(l, &(LedgerHoldRequest) { .id = "c", .scope = "acme", .unit = "USD", .amount = USD(1) }, &r), 0);
-	ck_assert_int_lt(ledger_admit(l, &(LedgerAdmitRequest) { .tenant = "acme", .session_id = "s", .hold_amount = USD(1) }, &a), 0);
+	ck_assert_int_lt(
+	    ledger_hold(l, &(LedgerHoldRequest){.id = "h", .scope = "acme", .unit = "USD", .amount = USD(1)}, &r), 0);
+	ck_assert_int_lt(ledger_post(l, &(LedgerPostRequest){.id = "ok", .full = true}, &r), 0);
+	ck_assert_int_lt(
+	    ledger_charge(l, &(LedgerHoldRequest){.id = "c", .scope = "acme", .unit = "USD", .amount = USD(1)}, &r), 0);
+	ck_assert_int_lt(
+	    ledger_admit(l, &(LedgerAdmitRequest){.tenant = "acme", .session_id = "s", .hold_amount = USD(1)}, &a), 0);
 	ck_assert_int_eq(sqlite3_exec(raw, "DROP TRIGGER fail", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(raw);
 
@@ -759,7 +823,8 @@ START_TEST(no_spend_without_audit)
 	ck_assert_int_eq(audit_rows(l), rows);
 	/* The same ids work afterwards: they were never acknowledged. */
 	ck_assert_int_eq(hold(l, "h", "acme", USD(1), 0).code, LEDGER_OK);
-	ck_assert_int_eq(ledger_admit(l, &(LedgerAdmitRequest) { .tenant = "acme", .session_id = "s", .hold_amount = USD(1) }, &a), 0);
+	ck_assert_int_eq(
+	    ledger_admit(l, &(LedgerAdmitRequest){.tenant = "acme", .session_id = "s", .hold_amount = USD(1)}, &a), 0);
 	ck_assert(a.allowed);
 	ledger_close(l);
 	remove_tmpdir();
@@ -789,7 +854,7 @@ START_TEST(aggregates_match_rows)
 	ck_assert_int_eq(ledger_budget_set(l, "acme", "USD", LEDGER_PERIOD_DAY, USD(40)), 0);
 	ck_assert_int_eq(ledger_budget_set(l, "acme/a", "USD", LEDGER_PERIOD_TOTAL, USD(25)), 0);
 	for (int i = 0; i < 400; i++) {
-		static const char *const scopes[] = { "acme", "acme/a", "acme/b", "acme/a/x", "acme/a/y", "acme/b/z" };
+		static const char *const scopes[] = {"acme", "acme/a", "acme/b", "acme/a/x", "acme/a/y", "acme/b/z"};
 		char id[16];
 		int op = rand() % 4;
 
@@ -805,16 +870,18 @@ START_TEST(aggregates_match_rows)
 	ck_assert_int_eq(sqlite3_open(db, &raw), SQLITE_OK);
 	/* balances.held = sum of pending holds in the subtree; balances.posted
 	 * = sum posted; spend per day = posted that day. */
-	ck_assert_int_eq(sqlite3_prepare_v2(raw,
-					    "SELECT b.scope, b.held, b.posted,"
-					    " (SELECT COALESCE(SUM(amount), 0) FROM holds h WHERE h.state = 'pending' AND h.unit = b.unit AND"
-					    "  (h.scope = b.scope OR substr(h.scope, 1, length(b.scope) + 1) = b.scope || '/')),"
-					    " (SELECT COALESCE(SUM(posted), 0) FROM holds h WHERE h.state = 'posted' AND h.unit = b.unit AND"
-					    "  (h.scope = b.scope OR substr(h.scope, 1, length(b.scope) + 1) = b.scope || '/')),"
-					    " (SELECT COALESCE(SUM(amount), 0) FROM spend p WHERE p.scope = b.scope AND p.unit = b.unit)"
-					    " FROM balances b",
-					    -1, &s, NULL),
-			 SQLITE_OK);
+	ck_assert_int_eq(
+	    sqlite3_prepare_v2(
+		raw,
+		"SELECT b.scope, b.held, b.posted,"
+		" (SELECT COALESCE(SUM(amount), 0) FROM holds h WHERE h.state = 'pending' AND h.unit = b.unit AND"
+		"  (h.scope = b.scope OR substr(h.scope, 1, length(b.scope) + 1) = b.scope || '/')),"
+		" (SELECT COALESCE(SUM(posted), 0) FROM holds h WHERE h.state = 'posted' AND h.unit = b.unit AND"
+		"  (h.scope = b.scope OR substr(h.scope, 1, length(b.scope) + 1) = b.scope || '/')),"
+		" (SELECT COALESCE(SUM(amount), 0) FROM spend p WHERE p.scope = b.scope AND p.unit = b.unit)"
+		" FROM balances b",
+		-1, &s, NULL),
+	    SQLITE_OK);
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		ck_assert_int_eq(sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 3));
 		ck_assert_int_eq(sqlite3_column_int64(s, 2), sqlite3_column_int64(s, 4));

@@ -71,8 +71,8 @@ END_TEST
 
 START_TEST(burst_then_steady)
 {
-	RateLimit rl = { .interval_usec = 10 * SEC, .burst = 3 };
-	GcraState st = { 0 };
+	RateLimit rl = {.interval_usec = 10 * SEC, .burst = 3};
+	GcraState st = {0};
 	uint64_t t = 1000 * SEC, retry;
 
 	for (int i = 0; i < 4; i++)
@@ -90,7 +90,7 @@ START_TEST(burst_then_steady)
 	ck_assert(!ratelimit_gcra(&rl, &st, t, &retry));
 	/* Burst 0: one per interval. */
 	rl.burst = 0;
-	st = (GcraState) { 0 };
+	st = (GcraState){0};
 	ck_assert(ratelimit_gcra(&rl, &st, t, NULL));
 	ck_assert(!ratelimit_gcra(&rl, &st, t + 1, NULL));
 	ck_assert(ratelimit_gcra(&rl, &st, t + 10 * SEC, NULL));
@@ -101,8 +101,8 @@ END_TEST
  * time is held at the latest value seen until the clock catches up. */
 START_TEST(clock_backwards)
 {
-	RateLimit rl = { .interval_usec = 10 * SEC, .burst = 1 };
-	GcraState st = { 0 };
+	RateLimit rl = {.interval_usec = 10 * SEC, .burst = 1};
+	GcraState st = {0};
 	uint64_t t = UINT64_C(1795348800) * SEC;
 
 	ck_assert(ratelimit_gcra(&rl, &st, t, NULL));
@@ -116,7 +116,7 @@ START_TEST(clock_backwards)
 	ck_assert(!ratelimit_gcra(&rl, &st, t + 10 * SEC, NULL));
 	/* Near the top of the range: no wrap-around; where the next arrival
 	 * time cannot be represented, it fails closed. */
-	st = (GcraState) { 0 };
+	st = (GcraState){0};
 	t = UINT64_MAX - 25 * SEC;
 	ck_assert(ratelimit_gcra(&rl, &st, t, NULL));
 	ck_assert(ratelimit_gcra(&rl, &st, t, NULL));
@@ -138,10 +138,10 @@ START_TEST(property_window_bound)
 	srand(seed);
 	for (int round = 0; round < 40; round++) {
 		RateLimit rl = {
-			.interval_usec = (uint64_t) (1 + rand() % 5000) * 1000, /* 1 ms .. 5 s */
-			.burst = (uint64_t) (rand() % 8),
+		    .interval_usec = (uint64_t) (1 + rand() % 5000) * 1000, /* 1 ms .. 5 s */
+		    .burst = (uint64_t) (rand() % 8),
 		};
-		GcraState st = { 0 };
+		GcraState st = {0};
 		uint64_t now = (uint64_t) (1 + rand() % 1000) * 1000 * SEC, seen = 0, first = 0;
 		uint64_t *allowed = calloc(3000, sizeof(uint64_t));
 		size_t n = 0;
@@ -191,7 +191,7 @@ static uint64_t fake_clock(void *userdata)
 START_TEST(stored_state)
 {
 	Ledger *l = NULL;
-	RateLimit rl = { .interval_usec = 60 * SEC, .burst = 2 };
+	RateLimit rl = {.interval_usec = 60 * SEC, .burst = 2};
 	LedgerResult r;
 	AuditVerifyResult v;
 	int allowed = 0;
@@ -201,12 +201,13 @@ START_TEST(stored_state)
 	ledger_set_clock(l, fake_clock, NULL);
 	for (int i = 0; i < 10; i++) {
 		ck_assert_int_eq(ledger_rate_check(l, "tool:acme:refund", &rl,
-						   &(AuditRecord) { .tenant = "acme", .actor = "supervisor" }, &r),
+						   &(AuditRecord){.tenant = "acme", .actor = "supervisor"}, &r),
 				 0);
 		allowed += r.code == LEDGER_OK;
 		if (r.code != LEDGER_OK) {
 			ck_assert_int_eq(r.code, LEDGER_RATE_LIMITED);
-			ck_assert_str_eq(r.reason, "rate limit 'tool:acme:refund' reached (1/min burst 2); retry in 1m");
+			ck_assert_str_eq(r.reason,
+					 "rate limit 'tool:acme:refund' reached (1/min burst 2); retry in 1m");
 		}
 		if (i == 4)
 			break;
@@ -217,7 +218,7 @@ START_TEST(stored_state)
 	ck_assert_int_eq(r.code, LEDGER_OK);
 	ck_assert_int_eq(ledger_verify(l, &v), 0);
 	ck_assert_int_eq(v.rows, 6);
-	ck_assert_int_eq(ledger_rate_check(l, "k", &(RateLimit) { 0 }, NULL, &r), -EINVAL);
+	ck_assert_int_eq(ledger_rate_check(l, "k", &(RateLimit){0}, NULL, &r), -EINVAL);
 	ledger_close(l);
 }
 END_TEST
