@@ -240,7 +240,8 @@ int ledger_admit(Ledger *l, const LedgerAdmitRequest *req, LedgerAdmitResult *re
 /* Settlement: post actual (clamped to the hold; 0 voids it; the rest is
  * released) and write the session row + audit, in one transaction. A
  * session without a hold has its actual cost recorded as an unreserved
- * charge. -ENOENT unknown session, -EALREADY already settled, -EINVAL
+ * charge. -ENOENT unknown session, -EALREADY already settled (or denied at
+ * admission), -EINVAL
  * negative actual; -ETIME: the session was recorded but its hold had expired
  * before settlement, so nothing was posted. */
 typedef struct LedgerSettleRequest {
