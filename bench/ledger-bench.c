@@ -257,53 +257,17 @@ static double open_ms(const char *path)
 	return median(t, n);
 }
 
-static double admit_ms(const char *path, unsigned round)
-{
-	double t[64], s;
-	unsigned n = 30;
-
-	for (unsigned i = 0; i < n; i++) {
-		_cleanup_ledger_close_ Ledger *l = NULL;
-		LedgerAdmitResult ar;
-		char sid[64];
-		int r;
-
-		snprintf(sid, sizeof(sid), "s-%u-%u-%d", round, i, getpid());
-		s = now_sec();
-		r = ledger_open(path, &l);
-		if (r < 0)
-			die("open", r);
-		r = ledger_admit(l,
-				 &(LedgerAdmitRequest){.tenant = "acme",
-						       .project = "p0",
-						       .session_id = sid,
-						       .hold_amount = 1000000,
-						       .hold_ttl_usec = 60 * USEC_PER_SEC,
-						       .command = "/bin/true"},
-				 &ar);
-		if (r < 0 || !ar.allowed)
-			die("admit", r < 0 ? r : -EPERM);
-		r = ledger_settle(l, &(LedgerSettleRequest){.session_id = sid, .actual = 1000, .end_reason = "exited"});
-		if (r < 0)
-			die("settle", r);
-		ledger_close(TAKE_PTR(l));
-		t[i] = (now_sec() - s) * 1000;
-	}
-	return median(t, n);
-}
-
-/* One kdc-run's worth of ledger work in this (fresh) process. */
-static int one_run(const char *path)
+/* One kdc-run's worth of ledger work: open, admit with a hold, settle,
+ * close. 0 or -errno. */
+static int one_run(const char *path, const char *sid)
 {
 	_cleanup_ledger_close_ Ledger *l = NULL;
 	LedgerAdmitResult ar;
-	char sid[64];
 	int r;
 
-	snprintf(sid, sizeof(sid), "f-%d-%ld", getpid(), (long) (now_sec() * 1e6));
 	r = ledger_open(path, &l);
 	if (r < 0)
-		return 1;
+		return r;
 	r = ledger_admit(l,
 			 &(LedgerAdmitRequest){.tenant = "acme",
 					       .project = "p0",
@@ -312,9 +276,30 @@ static int one_run(const char *path)
 					       .hold_ttl_usec = 60 * USEC_PER_SEC,
 					       .command = "/bin/true"},
 			 &ar);
-	if (r < 0 || !ar.allowed)
-		return 1;
-	return ledger_settle(l, &(LedgerSettleRequest){.session_id = sid, .actual = 1000, .end_reason = "exited"}) < 0;
+	if (r < 0)
+		return r;
+	if (!ar.allowed)
+		return -EPERM;
+	return ledger_settle(l, &(LedgerSettleRequest){.session_id = sid, .actual = 1000, .end_reason = "exited"});
+}
+
+static double admit_ms(const char *path, unsigned round)
+{
+	double t[64], s;
+	unsigned n = 30;
+
+	for (unsigned i = 0; i < n; i++) {
+		char sid[64];
+		int r;
+
+		snprintf(sid, sizeof(sid), "s-%u-%u-%d", round, i, getpid());
+		s = now_sec();
+		r = one_run(path, sid);
+		if (r < 0)
+			die("admit and settle", r);
+		t[i] = (now_sec() - s) * 1000;
+	}
+	return median(t, n);
 }
 
 /* Milliseconds for a fresh process of this binary to do one kdc-run's
@@ -356,8 +341,11 @@ int main(int argc, char **argv)
 	sqlite3 *raw;
 	int c;
 
-	if (argc == 3 && streq(argv[1], "--one-run"))
-		return one_run(argv[2]);
+	if (argc == 3 && streq(argv[1], "--one-run")) {
+		char sid[64];
+		snprintf(sid, sizeof(sid), "f-%d-%ld", getpid(), (long) (now_sec() * 1e6));
+		return one_run(argv[2], sid) < 0;
+	}
 	if (argc == 3 && streq(argv[1], "--noop"))
 		return 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1)

@@ -1549,66 +1549,28 @@ static int post_locked(Ledger *l, const LedgerPostRequest *req, uint64_t now, Ho
 	return 0;
 }
 
-int ledger_post(Ledger *l, const LedgerPostRequest *req, LedgerResult *ret)
-{
-	_cleanup_tx_ Ledger *tx = NULL;
-	_cleanup_free_ char *detail = NULL;
-	LedgerResult res = {0};
-	HoldRow h = {0};
-	uint64_t now;
-	int r;
-
-	r = tx_begin(l);
-	if (r < 0)
-		return r;
-	tx = l;
-	now = ledger_now(l);
-	r = expire_due(l, now);
-	if (r < 0)
-		return r;
-	r = post_locked(l, req, now, &h, &res);
-	if (r < 0)
-		return r;
-	detail = detail_json("{s:s?, s:s?, s:I, s:I, s:b}", "scope", h.scope[0] ? h.scope : NULL, "unit",
-			     h.unit[0] ? h.unit : NULL, "amount", (json_int_t) res.amount, "released",
-			     (json_int_t) res.released, "replayed", res.replayed);
-	if (!detail)
-		return -ENOMEM;
-	r = audit_scoped(l, now, h.scope[0] ? h.scope : NULL, h.has_session ? h.session : NULL, req->actor, "post",
-			 req->id, ledger_code_decision(res.code), res.code == LEDGER_OK ? NULL : code_names[res.code],
-			 res.reason, detail);
-	if (r < 0)
-		return r;
-	r = tx_commit(l);
-	tx = NULL;
-	if (r < 0)
-		return r;
-	*ret = res;
-	return 0;
-}
-
-static int void_locked(Ledger *l, const LedgerVoidRequest *req, uint64_t now, HoldRow *h, LedgerResult *res)
+static int void_locked(Ledger *l, const char *id, const char *tenant, uint64_t now, HoldRow *h, LedgerResult *res)
 {
 	char x[40];
 	LedgerScope sc;
 	int r;
 
-	r = hold_for_update(l, req->id, req->tenant, h, res);
+	r = hold_for_update(l, id, tenant, h, res);
 	if (r < 0 || res->code != LEDGER_OK)
 		return r;
 	snprintf(res->unit, sizeof(res->unit), "%s", h->unit);
 	switch (h->state) {
 	case LEDGER_HOLD_POSTED:
 		set_result(res, LEDGER_ALREADY_POSTED, "%s '%s' was already posted with %s %s",
-			   h->charge ? "charge" : "hold", req->id, fmt_micro(x, h->posted), h->unit);
+			   h->charge ? "charge" : "hold", id, fmt_micro(x, h->posted), h->unit);
 		return 0;
 	case LEDGER_HOLD_VOIDED:
 		res->replayed = true;
 		res->amount = h->amount;
-		set_result(res, LEDGER_OK, "hold '%s' was already voided", req->id);
+		set_result(res, LEDGER_OK, "hold '%s' was already voided", id);
 		return 0;
 	case LEDGER_HOLD_EXPIRED:
-		set_result(res, LEDGER_EXPIRED, "hold '%s' expired after its TTL; its %s %s were released", req->id,
+		set_result(res, LEDGER_EXPIRED, "hold '%s' expired after its TTL; its %s %s were released", id,
 			   fmt_micro(x, h->amount), h->unit);
 		return 0;
 	default:
@@ -1616,18 +1578,20 @@ static int void_locked(Ledger *l, const LedgerVoidRequest *req, uint64_t now, Ho
 	}
 	if (ledger_scope_parse(h->scope, &sc) < 0)
 		return -EBADMSG;
-	r = hold_settle(l, req->id, LEDGER_HOLD_VOIDED, 0, now);
+	r = hold_settle(l, id, LEDGER_HOLD_VOIDED, 0, now);
 	if (r < 0)
 		return r;
 	r = balance_adjust(l, &sc, h->unit, -h->amount, 0, now);
 	if (r < 0)
 		return r;
 	res->amount = res->released = h->amount;
-	set_result(res, LEDGER_OK, "voided hold '%s': %s %s released", req->id, fmt_micro(x, h->amount), h->unit);
+	set_result(res, LEDGER_OK, "voided hold '%s': %s %s released", id, fmt_micro(x, h->amount), h->unit);
 	return 0;
 }
 
-int ledger_void(Ledger *l, const LedgerVoidRequest *req, LedgerResult *ret)
+/* Post or void one hold: one write transaction that first releases due
+ * holds, then settles (or refuses), then appends the call's audit row. */
+static int settle_one(Ledger *l, bool post, const LedgerPostRequest *req, LedgerResult *ret)
 {
 	_cleanup_tx_ Ledger *tx = NULL;
 	_cleanup_free_ char *detail = NULL;
@@ -1644,17 +1608,17 @@ int ledger_void(Ledger *l, const LedgerVoidRequest *req, LedgerResult *ret)
 	r = expire_due(l, now);
 	if (r < 0)
 		return r;
-	r = void_locked(l, req, now, &h, &res);
+	r = post ? post_locked(l, req, now, &h, &res) : void_locked(l, req->id, req->tenant, now, &h, &res);
 	if (r < 0)
 		return r;
-	detail =
-	    detail_json("{s:s?, s:s?, s:I, s:b}", "scope", h.scope[0] ? h.scope : NULL, "unit",
-			h.unit[0] ? h.unit : NULL, "released", (json_int_t) res.released, "replayed", res.replayed);
+	detail = detail_json("{s:s?, s:s?, s:I, s:I, s:b}", "scope", h.scope[0] ? h.scope : NULL, "unit",
+			     h.unit[0] ? h.unit : NULL, "amount", (json_int_t) res.amount, "released",
+			     (json_int_t) res.released, "replayed", res.replayed);
 	if (!detail)
 		return -ENOMEM;
-	r = audit_scoped(l, now, h.scope[0] ? h.scope : NULL, h.has_session ? h.session : NULL, req->actor, "void",
-			 req->id, ledger_code_decision(res.code), res.code == LEDGER_OK ? NULL : code_names[res.code],
-			 res.reason, detail);
+	r = audit_scoped(l, now, h.scope[0] ? h.scope : NULL, h.has_session ? h.session : NULL, req->actor,
+			 post ? "post" : "void", req->id, ledger_code_decision(res.code),
+			 res.code == LEDGER_OK ? NULL : code_names[res.code], res.reason, detail);
 	if (r < 0)
 		return r;
 	r = tx_commit(l);
@@ -1663,6 +1627,17 @@ int ledger_void(Ledger *l, const LedgerVoidRequest *req, LedgerResult *ret)
 		return r;
 	*ret = res;
 	return 0;
+}
+
+int ledger_post(Ledger *l, const LedgerPostRequest *req, LedgerResult *ret)
+{
+	return settle_one(l, true, req, ret);
+}
+
+int ledger_void(Ledger *l, const LedgerVoidRequest *req, LedgerResult *ret)
+{
+	return settle_one(l, false, &(LedgerPostRequest){.id = req->id, .tenant = req->tenant, .actor = req->actor},
+			  ret);
 }
 
 int ledger_gc(Ledger *l)
@@ -1974,8 +1949,7 @@ int ledger_settle(Ledger *l, const LedgerSettleRequest *req)
 				clamped = req->actual - p.amount;
 				r = post_locked(l, &p, now, &h, &res);
 			} else {
-				LedgerVoidRequest v = {.id = hold_id};
-				r = void_locked(l, &v, now, &h, &res);
+				r = void_locked(l, hold_id, NULL, now, &h, &res);
 			}
 			if (r < 0)
 				return r;

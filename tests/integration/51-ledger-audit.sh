@@ -56,7 +56,9 @@ fails "bad --since" L audit --since yesterday
 fails "bad --decision" L audit --decision maybe
 
 # --follow prints new rows as they are committed.
-L audit --follow --format json >"$TESTDIR/follow.out" 2>&1 &
+# The binary itself in the background (not the L function, whose $! would
+# be a subshell that a kill does not pass on).
+"$KDC_LEDGER" audit --follow --format json >"$TESTDIR/follow.out" 2>&1 &
 fpid=$!
 add_cleanup "kill $fpid"
 sleep 0.5

@@ -15,7 +15,7 @@ fish_c="$top_srcdir/completions/fish/kdc-ledger.fish"
 
 sorted() { tr ' ' '\n' | grep -v '^$' | sort -u | tr '\n' ' '; }
 
-parser=$(grep -oE '\{ "[a-z][a-z-]*", (no|required|optional)_argument' "$src" | cut -d'"' -f2 | sorted)
+parser=$(grep -oE '\{ ?"[a-z][a-z-]*", *(no|required|optional)_argument' "$src" | cut -d'"' -f2 | sorted)
 help=$("$KDC_LEDGER" --help | grep -oE -- '--[a-z][a-z-]*' | sed 's/^--//' | sorted)
 ok "the parser has options (positive control)" [ "$(echo $parser | wc -w)" -ge 15 ]
 is "$help" "$parser" "--help lists exactly the options the parser accepts"

@@ -34,6 +34,7 @@
 #include <string.h>
 #include <poll.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -128,6 +129,17 @@ static uint64_t rnd(Rng *r, uint64_t n)
 {
 	r->s = mix(r->s);
 	return n ? r->s % n : 0;
+}
+
+/* fork() for a worker that must not outlive the torture run (a timeout
+ * that kills the parent takes the workers with it). */
+static pid_t fork_worker(void)
+{
+	pid_t parent = getpid(), p = fork();
+
+	if (p == 0 && (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent))
+		_exit(9);
+	return p;
 }
 
 static Ledger *open_or_die(void)
@@ -486,7 +498,7 @@ static int run_caps(void)
 
 	setup();
 	for (unsigned w = 0; w < arg.procs; w++) {
-		pids[w] = fork();
+		pids[w] = fork_worker();
 		if (pids[w] < 0)
 			return fail("fork: %m"), 1;
 		if (pids[w] == 0)
@@ -782,7 +794,7 @@ static void check_acknowledged(unsigned workers, unsigned max_ops, unsigned *ret
 
 static pid_t spawn_kill_worker(unsigned w, unsigned max_ops, bool finish)
 {
-	pid_t p = fork();
+	pid_t p = fork_worker();
 	if (p == 0)
 		kill_worker(w, max_ops, finish);
 	return p;
@@ -958,7 +970,7 @@ static int run_contention(void)
 		return fail("pipe: %m"), 1;
 
 	/* A long reader: one read transaction across the whole run. */
-	reader = fork();
+	reader = fork_worker();
 	if (reader == 0) {
 		sqlite3 *db = raw_open();
 		int64_t a, b;
@@ -981,7 +993,7 @@ static int run_contention(void)
 	start = now_sec();
 	stop_at = start + arg.seconds;
 	for (unsigned w = 0; w < arg.procs; w++) {
-		pids[w] = fork();
+		pids[w] = fork_worker();
 		if (pids[w] == 0)
 			_exit(contention_writer(w, tally_pipe[1], stop_at));
 	}
