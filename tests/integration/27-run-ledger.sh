@@ -39,6 +39,16 @@ cases() {
 	like "$(L audit --session "$id")" "settle" "$w: the settlement is audited"
 	ok "$w: the audit chain verifies" L verify
 
+	# The ledger (and its WAL, shared memory and lock files) is never in
+	# the box: positive control outside, ENOENT inside.
+	for f in "$db" "$db-wal" "$db-shm" "$db-lock"; do
+		if [ -e "$f" ]; then
+			is "$(probe_out stat "$f")" ok "$w: $(basename "$f") exists outside the box"
+			is "$(probe_in stat "$f")" ENOENT "$w: $(basename "$f") is not in the box"
+		fi
+	done
+	is "$(probe_in stat "$(dirname "$db")")" ENOENT "$w: the ledger's directory is not in the box"
+
 	# A budget smaller than the worst case denies before the agent runs.
 	L budget set "t-$w" --limit 5USD --period month >/dev/null
 	out=$(${AS:-} "$KDC_RUN" --profile "$TESTDIR/p/priced.ini" --workdir "$work" --tenant "t-$w" \
