@@ -66,8 +66,13 @@ box_ns() {
 	in_ns "$KDC_RUN" --profile default --quiet --workdir "$(make_workdir)" --ro-bind "$PROBE_DIR:/probe" \
 		-- /probe/box-probe "$@" 2>&1
 }
-WHO=root wait_for out_ns tcp4 198.51.100.1 8080
-WHO=root wait_for out_ns tcp6 ::1 8080
+# box-probe always exits 0: wait until it says "ok"
+answers() { [ "$(WHO=root out_ns "$@")" = ok ]; }
+wait_for answers tcp4 198.51.100.1 8080
+wait_for answers tcp6 fd00:6b64::1 8080
+wait_for answers tcp4 127.0.0.1 8080
+wait_for answers tcp6 ::1 8080
+wait_for answers abstract kdc-canary-$$
 
 cases() {
 	local w=$WHO

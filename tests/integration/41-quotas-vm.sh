@@ -86,8 +86,12 @@ setup_delegation() {
 
 # in_cgroup DIR CMD...: CMD as nobody, started in DIR.
 in_cgroup() {
+	# nobody's own ledger and cache, as libtest's as_nobody gives it
+	_cg=$1
+	shift
 	sh -c 'echo $$ >"$1/cgroup.procs" || exit 99; shift; exec setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$@"' \
-		sh "$@"
+		sh "$_cg" env HOME="$TESTDIR/nobody-home" XDG_STATE_HOME="$TESTDIR/nobody-state" \
+		XDG_CACHE_HOME="$TESTDIR/nobody-home/.cache" KDC_DB="$TESTDIR/nobody-state/kdc/kdc.db" "$@"
 }
 run_nobody() {
 	in_cgroup "$DELEG/shell" "$@"
@@ -269,6 +273,12 @@ plan=""
 while IFS= read -r line; do
 	case $line in
 	"ok "*"# SKIP"*) skip "vm: ${line#*# SKIP }" ;;
+	"ok "*" # TODO "* | "not ok "*" # TODO "*)
+		_d=${line#*ok [0-9]* - }
+		_ok=true
+		case $line in "not ok"*) _ok=false ;; esac
+		TODO=${line##* # TODO } ok "vm: ${_d% # TODO *}" $_ok
+		TODO= ;;
 	"ok "*) ok "vm: ${line#ok [0-9]* - }" true ;;
 	"not ok "*) ok "vm: ${line#not ok [0-9]* - }" false ;;
 	1..*) plan=${line#1..} ;;

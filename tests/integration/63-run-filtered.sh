@@ -52,8 +52,12 @@ add_cleanup "kill $!"
 
 # nsenter, not "ip netns exec": that remounts /sys and hides the cgroup2 mount
 in_ns() { nsenter --net=/run/netns/$NS "$@"; }
-wait_for in_ns "$PROBE_DIR/box-probe" tcp4 198.51.100.1 8081
-wait_for in_ns "$PROBE_DIR/box-probe" tcp4 127.0.0.1 8080
+# box-probe always exits 0: wait until it says "ok"
+answers() { [ "$(in_ns "$PROBE_DIR/box-probe" tcp4 "$1" "$2")" = ok ]; }
+for t in "198.51.100.1 8080" "198.51.100.1 8081" "169.254.169.254 80" "127.0.0.1 8080"; do
+	wait_for answers $t
+done
+wait_for sh -c "[ \"\$(nsenter --net=/run/netns/$NS '$PROBE_DIR/box-probe' abstract kdc-fcanary-$$)\" = ok ]"
 
 work=$(WHO=root make_workdir)
 box() { # ALLOW... -- PROBE ARGS
