@@ -113,27 +113,8 @@ static int bind_into_box(const char *src, const char *dst, bool ro, bool try, Bo
 	if (box_path(from, sizeof(from), "/oldroot", src) < 0 || box_path(to, sizeof(to), "/newroot", dst) < 0)
 		return box_error_set(err, -ENAMETOOLONG, "cannot bind '%s'", src);
 
-	if (lstat(from, &st) < 0) {
-		if (errno == ENOENT && try)
-			return 0;
-		return box_error_set(err, negative_errno(), "cannot bind '%s' at '%s'", src, dst);
-	}
-	/* A read-only symlink at the same place (/bin -> usr/bin on merged-/usr
-	 * systems) is recreated as the same symlink: cheaper than a mount and
-	 * resolves inside the box the way it does outside. */
-	if (S_ISLNK(st.st_mode) && ro && streq(src, dst)) {
-		char target[PATH_MAX];
-		ssize_t n = readlink(from, target, sizeof(target) - 1);
-		if (n < 0)
-			return box_error_set(err, negative_errno(), "cannot read symlink '%s'", src);
-		target[n] = 0;
-		r = mkdir_parents_in_box(to);
-		if (r < 0)
-			return box_error_set(err, r, "cannot create '%s' in the box", dst);
-		if (symlink(target, to) < 0 && errno != EEXIST)
-			return box_error_set(err, negative_errno(), "cannot create symlink '%s' in the box", dst);
-		return 0;
-	}
+	/* src is already canonical (mounts_build_box): no symlink to follow;
+	 * symlinks bound at their own place arrive as MOUNT_SYMLINK. */
 	if (stat(from, &st) < 0) {
 		if (errno == ENOENT && try)
 			return 0;
@@ -262,16 +243,11 @@ static int setup_dev(BoxError *err)
 	return 0;
 }
 
-/* Canonical host path of a bind source (symlinks resolved in the host's
- * root, before we pivot away from it); symlink-ness is kept separately. */
-typedef struct Source {
-	char *real;
-	bool is_symlink;
-} Source;
-
 int mounts_build_box(const Plan *p, BoxError *err)
 {
-	_cleanup_free_ Source *src = calloc(p->n_mounts + 1, sizeof(Source));
+	/* Canonical host path of each bind source, resolved in the host's root
+	 * before we pivot away from it. */
+	_cleanup_free_ char **src = calloc(p->n_mounts + 1, sizeof(char *));
 	_cleanup_free_ char *workdir = NULL;
 	int r;
 
@@ -283,13 +259,10 @@ int mounts_build_box(const Plan *p, BoxError *err)
 	 * root once the host lives under /oldroot. */
 	for (size_t i = 0; i < p->n_mounts; i++) {
 		const MountSpec *m = &p->mounts[i];
-		struct stat st;
 		if (!m->source || m->kind == MOUNT_SYMLINK || m->kind == MOUNT_TMPFS || m->kind == MOUNT_MASK)
 			continue;
-		if (lstat(m->source, &st) == 0 && S_ISLNK(st.st_mode))
-			src[i].is_symlink = true;
-		src[i].real = realpath(m->source, NULL);
-		if (!src[i].real && !(errno == ENOENT && m->kind == MOUNT_RO_TRY) && !src[i].is_symlink)
+		src[i] = realpath(m->source, NULL);
+		if (!src[i] && !(errno == ENOENT && m->kind == MOUNT_RO_TRY))
 			return box_error_set(err, negative_errno(), "cannot bind '%s'", m->source);
 	}
 	if (p->workdir) {
@@ -318,19 +291,13 @@ int mounts_build_box(const Plan *p, BoxError *err)
 
 	for (size_t i = 0; i < p->n_mounts; i++) {
 		const MountSpec *m = &p->mounts[i];
-		const char *from;
 		switch (m->kind) {
 		case MOUNT_RO:
 		case MOUNT_RW:
 		case MOUNT_RO_TRY:
-			if (!src[i].real && !src[i].is_symlink)
+			if (!src[i])
 				continue; /* ro-try of a missing path */
-			/* a symlink bound at its own place is recreated as a symlink */
-			from = src[i].is_symlink && m->kind != MOUNT_RW && streq(m->source, m->dest) ? m->source
-												     : src[i].real;
-			if (!from)
-				continue;
-			r = bind_into_box(from, m->dest, m->kind != MOUNT_RW, m->kind == MOUNT_RO_TRY, err);
+			r = bind_into_box(src[i], m->dest, m->kind != MOUNT_RW, m->kind == MOUNT_RO_TRY, err);
 			if (r < 0)
 				return r;
 			break;
