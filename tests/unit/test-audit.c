@@ -13,6 +13,7 @@
 #include "core/audit.h"
 #include "core/ledger.h"
 #include "shared/macro.h"
+#include "check-run.h"
 
 #define T0 UINT64_C(1795348800000000)
 
@@ -326,7 +327,6 @@ int main(void)
 	Suite *s = suite_create("audit");
 	TCase *tc = tcase_create("core");
 	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, hash_golden);
 	tcase_add_test(tc, hash_unambiguous);
@@ -340,8 +340,5 @@ int main(void)
 	tcase_add_test(tc, query_filters);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run(sr);
 }

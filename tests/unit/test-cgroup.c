@@ -16,6 +16,7 @@
 #include "core/cgroup.h"
 #include "shared/fileio.h"
 #include "shared/macro.h"
+#include "check-run.h"
 
 /* This machine's layout: cgroup v1 controllers plus cgroup2 at .../unified. */
 static const char hybrid[] = "22 1 0:21 / /sys rw,nosuid,nodev,noexec,relatime shared:7 - sysfs sysfs rw\n"
@@ -339,10 +340,8 @@ int main(void)
 	tcase_add_test(tc, root_override_outside_cgroup2);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	failed = check_run(sr);
 	(void) snprintf(cmd, sizeof cmd, "rm -rf '%s'", fixture);
 	(void) !system(cmd);
-	return failed ? 1 : 0;
+	return failed;
 }

@@ -13,6 +13,7 @@
 
 #include "core/egress.h"
 #include "shared/macro.h"
+#include "check-run.h"
 
 static EgressPlan parse_ok(const char *entry)
 {
@@ -350,7 +351,6 @@ int main(void)
 	Suite *s = suite_create("egress");
 	TCase *tc = tcase_create("plan");
 	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, ipv4_forms);
 	tcase_add_test(tc, ipv6_forms);
@@ -366,8 +366,5 @@ int main(void)
 	tcase_add_test(tc, without_bpf_fails_closed);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run(sr);
 }

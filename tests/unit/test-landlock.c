@@ -24,6 +24,7 @@
 
 #include "core/landlock.h"
 #include "shared/macro.h"
+#include "check-run.h"
 
 START_TEST(handled_rights)
 {
@@ -254,7 +255,6 @@ int main(void)
 	Suite *s = suite_create("landlock");
 	TCase *tc = tcase_create("core");
 	SRunner *sr;
-	int failed;
 
 	tcase_add_unchecked_fixture(tc, dir_setup, dir_teardown);
 	tcase_add_test(tc, handled_rights);
@@ -268,8 +268,5 @@ int main(void)
 	sr = srunner_create(s);
 	/* Each test restricts its own process: they must be forked. */
 	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run(sr);
 }

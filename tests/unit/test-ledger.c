@@ -17,6 +17,7 @@
 #include "core/ledger.h"
 #include "shared/macro.h"
 #include "shared/units.h"
+#include "check-run.h"
 
 #define USD(x) ((int64_t) ((x) *1000000.0 + 0.5)) /* test literals only */
 #define SEC USEC_PER_SEC
@@ -900,7 +901,6 @@ int main(void)
 	Suite *s = suite_create("ledger");
 	TCase *tc = tcase_create("core");
 	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, amounts_exact);
@@ -920,8 +920,5 @@ int main(void)
 	tcase_add_test(tc, aggregates_match_rows);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run(sr);
 }

@@ -19,6 +19,7 @@
 #include "shared/macro.h"
 #include "shared/strv.h"
 #include "shared/units.h"
+#include "check-run.h"
 
 #ifndef PROFILE_FIXTURES
 #error "PROFILE_FIXTURES must name tests/unit/profiles"
@@ -1330,10 +1331,6 @@ static Suite *profile_suite(void)
 int main(void)
 {
 	SRunner *sr = srunner_create(profile_suite());
-	int failed;
 
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(sr);
 }

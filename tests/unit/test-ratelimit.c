@@ -15,6 +15,7 @@
 #include "core/ledger.h"
 #include "core/ratelimit.h"
 #include "shared/macro.h"
+#include "check-run.h"
 
 #define SEC USEC_PER_SEC
 
@@ -228,7 +229,6 @@ int main(void)
 	Suite *s = suite_create("ratelimit");
 	TCase *tc = tcase_create("core");
 	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, parse);
@@ -238,8 +238,5 @@ int main(void)
 	tcase_add_test(tc, stored_state);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run(sr);
 }

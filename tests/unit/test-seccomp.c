@@ -28,6 +28,7 @@
 #include "core/seccomp-policy.h"
 #include "shared/macro.h"
 #include "shared/strv.h"
+#include "check-run.h"
 
 #define RET_ALLOW SECCOMP_RET_ALLOW
 #define RET_KILL SECCOMP_RET_KILL_PROCESS
@@ -807,7 +808,6 @@ int main(void)
 	Suite *s = suite_create("seccomp");
 	TCase *tc = tcase_create("core");
 	SRunner *sr;
-	int failed;
 
 	tcase_add_unchecked_fixture(tc, setup_root, teardown_root);
 	tcase_add_checked_fixture(tc, setup, NULL);
@@ -827,8 +827,5 @@ int main(void)
 	tcase_add_test(tc, install_live);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run(sr);
 }

@@ -6,6 +6,7 @@
 
 #include "shared/units.h"
 #include "shared/strv.h"
+#include "check-run.h"
 
 START_TEST(size_parse)
 {
@@ -135,7 +136,6 @@ int main(void)
 	Suite *s = suite_create("units");
 	TCase *tc = tcase_create("core");
 	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, size_parse);
 	tcase_add_test(tc, size_format);
@@ -145,8 +145,5 @@ int main(void)
 	tcase_add_test(tc, strv_ops);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run(sr);
 }
