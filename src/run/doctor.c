@@ -285,7 +285,7 @@ int session_doctor(int argc, char *argv[])
 		default:
 			log_error("doctor: unknown option '%s'; see '%s doctor --help'", argv[optind - 1],
 				  log_program());
-			return 125;
+			return EXIT_ERROR;
 		}
 	}
 

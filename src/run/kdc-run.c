@@ -17,8 +17,6 @@
 #include "shared/macro.h"
 #include "shared/strv.h"
 
-#define EXIT_ERROR 125
-
 static const char *arg_profile = NULL;
 static const char *arg_json_status = NULL;
 static bool arg_print_profile = false;

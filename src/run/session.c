@@ -40,17 +40,6 @@
 
 extern char **environ;
 
-enum {
-	EXIT_BUDGET = 122,
-	EXIT_DENIED = 123,
-	EXIT_TIMEOUT = 124,
-	EXIT_ERROR = 125,
-	EXIT_CANNOT_EXEC = 126,
-	EXIT_NOT_FOUND = 127,
-	EXIT_MEMORY = 137,
-	EXIT_SECCOMP = 159,
-};
-
 /* Signals kdc-run passes on to the box (pid 1 passes them to the agent). */
 static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
 
