@@ -10,47 +10,14 @@ require_cmd ip
 
 NS=kdc-t$$
 INET=kdc-i$$
-PY=/usr/bin/python3
-ip netns add $NS || bail_out "cannot create netns"
-add_cleanup "ip netns del $NS"
-ip netns add $INET || bail_out "cannot create netns"
-add_cleanup "ip netns del $INET"
-ip link add veth-t$$ netns $NS type veth peer name veth-i$$ netns $INET
-ip -n $NS link set lo up
-ip -n $INET link set lo up
-ip -n $NS addr add 198.51.100.2/24 dev veth-t$$
-ip -n $INET addr add 198.51.100.1/24 dev veth-i$$
-ip -n $NS addr add fd00:6b64::2/64 dev veth-t$$ nodad
-ip -n $INET addr add fd00:6b64::1/64 dev veth-i$$ nodad
-ip -n $NS link set veth-t$$ up
-ip -n $INET link set veth-i$$ up
-ip -n $NS route add default via 198.51.100.1
-
+private_world $NS $INET
 # Listeners: on the fake internet (v4 + v6), on the test namespace's loopback
 # (the caller's own loopback service) and an abstract Unix socket.
-listen() { # NS ADDR FAMILY
-	ip netns exec "$1" $PY -c '
-import socket, sys
-s = socket.socket(int(sys.argv[2]), socket.SOCK_STREAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((sys.argv[1], 8080)); s.listen(64)
-while True:
-    c, _ = s.accept(); c.close()
-' "$2" "$3" &
-	add_cleanup "kill $!"
-}
-listen $INET 198.51.100.1 2
-listen $INET fd00:6b64::1 10
-listen $NS 127.0.0.1 2
-listen $NS ::1 10
-ip netns exec $NS $PY -c '
-import socket
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.bind("\0kdc-canary-'$$'"); s.listen(64)
-while True:
-    c, _ = s.accept(); c.close()
-' &
-add_cleanup "kill $!"
+tcp_listener $INET 198.51.100.1 8080
+tcp_listener $INET fd00:6b64::1 8080
+tcp_listener $NS 127.0.0.1 8080
+tcp_listener $NS ::1 8080
+abstract_listener $NS kdc-canary-$$
 
 # Runs a command in the test namespace as $WHO.
 in_ns() {

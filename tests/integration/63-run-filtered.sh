@@ -11,44 +11,12 @@ require_cmd ip
 
 NS=kdc-f$$
 INET=kdc-g$$
-PY=/usr/bin/python3
-ip netns add $NS || bail_out "cannot create netns"
-add_cleanup "ip netns del $NS"
-ip netns add $INET || bail_out "cannot create netns"
-add_cleanup "ip netns del $INET"
-ip link add veth-f$$ netns $NS type veth peer name veth-g$$ netns $INET
-ip -n $NS link set lo up
-ip -n $INET link set lo up
-ip -n $NS addr add 198.51.100.2/24 dev veth-f$$
-ip -n $INET addr add 198.51.100.1/24 dev veth-g$$
-ip -n $INET addr add 169.254.169.254/32 dev veth-g$$
-ip -n $NS link set veth-f$$ up
-ip -n $INET link set veth-g$$ up
-ip -n $NS route add default via 198.51.100.1
-
-listen() { # NS ADDR PORT
-	ip netns exec "$1" $PY -c '
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(64)
-while True:
-    c, _ = s.accept(); c.close()
-' "$2" "$3" &
-	add_cleanup "kill $!"
-}
-listen $INET 198.51.100.1 8080
-listen $INET 198.51.100.1 8081
-listen $INET 169.254.169.254 80
-listen $NS 127.0.0.1 8080
-ip netns exec $NS $PY -c '
-import socket
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.bind("\0kdc-fcanary-'$$'"); s.listen(64)
-while True:
-    c, _ = s.accept(); c.close()
-' &
-add_cleanup "kill $!"
+private_world $NS $INET 169.254.169.254
+tcp_listener $INET 198.51.100.1 8080
+tcp_listener $INET 198.51.100.1 8081
+tcp_listener $INET 169.254.169.254 80
+tcp_listener $NS 127.0.0.1 8080
+abstract_listener $NS kdc-fcanary-$$
 
 # nsenter, not "ip netns exec": that remounts /sys and hides the cgroup2 mount
 in_ns() { nsenter --net=/run/netns/$NS "$@"; }

@@ -246,3 +246,60 @@ wait_for() {
 	done
 	return 1
 }
+
+# ---- the private network world (TESTING.md, network rule) ------------------
+# private_world NS INET [ADDR...]: namespace NS (198.51.100.2/24,
+# fd00:6b64::2/64, default route via INET) joined by a veth pair to INET,
+# the fake internet (198.51.100.1/24, fd00:6b64::1/64, and each extra ADDR,
+# e.g. the metadata address). Every address a test sends to lives here.
+# Both namespaces are removed at exit.
+private_world() {
+	local ns=$1 inet=$2 a
+	shift 2
+	ip netns add "$ns" || bail_out "cannot create netns $ns"
+	add_cleanup "ip netns del $ns"
+	ip netns add "$inet" || bail_out "cannot create netns $inet"
+	add_cleanup "ip netns del $inet"
+	ip link add "v-$ns" netns "$ns" type veth peer name "v-$inet" netns "$inet" || bail_out "cannot create veth"
+	ip -n "$ns" link set lo up
+	ip -n "$inet" link set lo up
+	ip -n "$ns" addr add 198.51.100.2/24 dev "v-$ns"
+	ip -n "$inet" addr add 198.51.100.1/24 dev "v-$inet"
+	ip -n "$ns" addr add fd00:6b64::2/64 dev "v-$ns" nodad
+	ip -n "$inet" addr add fd00:6b64::1/64 dev "v-$inet" nodad
+	for a in "$@"; do
+		case $a in
+		*:*) ip -n "$inet" addr add "$a/128" dev "v-$inet" nodad ;;
+		*) ip -n "$inet" addr add "$a/32" dev "v-$inet" ;;
+		esac
+	done
+	ip -n "$ns" link set "v-$ns" up
+	ip -n "$inet" link set "v-$inet" up
+	ip -n "$ns" route add default via 198.51.100.1
+}
+
+# tcp_listener NS ADDR PORT: accepts and closes TCP connections on ADDR
+# (IPv4 or IPv6) inside NS; killed at exit.
+tcp_listener() {
+	ip netns exec "$1" /usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(64)
+while True:
+    c, _ = s.accept(); c.close()
+' "$2" "$3" &
+	add_cleanup "kill $!"
+}
+
+# abstract_listener NS NAME: an abstract Unix socket @NAME in NS; killed at exit.
+abstract_listener() {
+	ip netns exec "$1" /usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind("\0" + sys.argv[1]); s.listen(64)
+while True:
+    c, _ = s.accept(); c.close()
+' "$2" &
+	add_cleanup "kill $!"
+}
