@@ -86,6 +86,7 @@ typedef struct Session {
 	int pid1_status;  /* wait status of pid 1 */
 	struct rusage rusage;
 	int notify_fd;	  /* seccomp violations (kill mode), -EBADF if none */
+	bool notify_done; /* a violation was handled: the box is being killed */
 	int violation_nr; /* the syscall that violated the policy, -1 if none */
 	bool setup_failed;
 	bool exec_failed;
@@ -646,7 +647,10 @@ static void handle_violation(Session *s)
 		s->violation_nr = req->data.nr;
 kill:
 	(void) kill_box(s);
-	s->notify_fd = safe_close(s->notify_fd);
+	/* Stop listening, but keep the listener open until pid 1 is reaped:
+	 * closing it would make the waiting syscall fail with ENOSYS, and the
+	 * agent could run on for a moment before the SIGKILL lands. */
+	s->notify_done = true;
 }
 
 static int kill_box(Session *s)
@@ -689,7 +693,7 @@ static int watch(Session *s, const sigset_t *sigs)
 		    {.fd = sfd, .events = POLLIN},
 		    {.fd = msg_open ? s->box.msg_fd : -1, .events = POLLIN},
 		    {.fd = tfd, .events = POLLIN},
-		    {.fd = s->notify_fd, .events = POLLIN},
+		    {.fd = s->notify_done ? -1 : s->notify_fd, .events = POLLIN},
 		    {.fd = s->egress ? egress_event_fd(s->egress) : -1, .events = POLLIN},
 		};
 
@@ -712,7 +716,7 @@ static int watch(Session *s, const sigset_t *sigs)
 		}
 		if (pfd[5].revents)
 			(void) egress_consume(s->egress, on_egress_event, s);
-		if (s->notify_fd >= 0 && pfd[4].revents) {
+		if (s->notify_fd >= 0 && !s->notify_done && pfd[4].revents) {
 			if (pfd[4].revents & POLLIN)
 				handle_violation(s);
 			else
