@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -264,7 +265,6 @@ static int setup_egress(Session *s)
  * have said yes. */
 typedef struct Job {
 	Session *s;
-	const char *command;
 	int (*fn)(struct Job *j);
 	pthread_t thread;
 	bool started;
@@ -502,12 +502,15 @@ static int admit(Session *s, const char *command)
 	req.hold_ttl_usec = p->wall_usec != LIMIT_UNSET ? p->wall_usec + 300 * USEC_PER_SEC : 0;
 
 	r = ledger_plugin_load(&s->lp, &perr);
+	STEP("ledger: plugin loaded");
 	if (r >= 0)
 		r = s->lp->default_path(&path);
 	if (r >= 0)
 		r = s->lp->open(path, &s->ledger);
+	STEP("ledger: opened");
 	if (r >= 0)
 		r = s->lp->admit(s->ledger, &req, &res);
+	STEP("ledger: admit transaction");
 	if (r < 0) {
 		const char *why = perr ? perr : s->ledger && r != -ENOMEM ? s->lp->errmsg(s->ledger) : strerror(-r);
 		if (s->ledger)
@@ -535,11 +538,6 @@ static int admit(Session *s, const char *command)
 		log_info("admitted: hold %s for tenant '%s'",
 			 units_format_amount(buf, sizeof(buf), req.hold_amount, req.unit), s->tenant);
 	return 0;
-}
-
-static int admit_job(Job *j)
-{
-	return admit(j->s, j->command);
 }
 
 /* Step 10: what the run cost, from what the cgroup (or wait4) measured. */
@@ -958,6 +956,200 @@ static void audit_egress(Session *s)
 				s->lp->errmsg(s->ledger));
 }
 
+/* The ledger clerk: steps 2 and 10 in a process of their own, forked from
+ * kdc-run right after the plan, before any thread or box exists. Loading
+ * SQLite and libcrypto, opening the ledger and one fsync'ed transaction
+ * take ~9 ms of CPU: the clerk spends them on the other core while kdc-run
+ * builds the box, and SQLite, libcrypto and their caches never enter
+ * kdc-run's own address space (nor pid 1's, which kdc-run clones). The
+ * clerk admits, says so, waits for the end of the run, settles it and
+ * records the egress decisions, says so, and exits. It dies with kdc-run
+ * (PR_SET_PDEATHSIG): an unsettled hold then expires after its TTL. */
+typedef struct ClerkAdmitted {
+	int r; /* 0, or the exit status of a denial / error */
+	bool admitted, denied, priced;
+	unsigned degraded;
+} ClerkAdmitted;
+
+typedef struct ClerkSettle {
+	char reason[32];
+	int exit_status;
+	uint64_t start_usec, end_usec;
+	bool have_stats, have_egress_stats;
+	CgroupStats stats;
+	struct rusage rusage;
+	uint64_t egress_bytes;
+	size_t lines_size; /* bytes of NUL-terminated egress lines in the next message */
+} ClerkSettle;
+
+typedef struct Clerk {
+	pid_t pid;
+	int fd;
+	bool answered;
+	ClerkAdmitted admitted;
+} Clerk;
+
+static int clerk_recv(int fd, void *buf, size_t size)
+{
+	ssize_t n;
+
+	do
+		n = recv(fd, buf, size, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return negative_errno();
+	return n == (ssize_t) size ? 0 : -EBADMSG;
+}
+
+static int clerk_send(int fd, const void *buf, size_t size)
+{
+	ssize_t n;
+
+	do
+		n = send(fd, buf, size, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return negative_errno();
+	return n == (ssize_t) size ? 0 : -EIO;
+}
+
+static _Noreturn void clerk_main(Session *s, const char *command, int fd, pid_t parent)
+{
+	ClerkAdmitted a = {0};
+	ClerkSettle m;
+	_cleanup_free_ char *lines = NULL;
+
+	/* Signals are kdc-run's to forward to the box, not ours to die of
+	 * (a ^C reaches the whole process group). */
+	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
+		(void) signal(forwarded[i], SIG_IGN);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+		_exit(EXIT_ERROR);
+
+	a.r = admit(s, command);
+	a.admitted = s->admitted;
+	a.denied = s->denied;
+	a.priced = s->priced;
+	a.degraded = s->admit_degraded;
+	if (clerk_send(fd, &a, sizeof(a)) < 0 || !s->admitted)
+		goto done;
+
+	/* Nothing more to do if kdc-run goes away without a word. */
+	if (clerk_recv(fd, &m, sizeof(m)) < 0)
+		goto done;
+	if (m.lines_size > 0) {
+		if (m.lines_size > (size_t) EGRESS_AUDIT_MAX * 512 || !(lines = malloc(m.lines_size)) ||
+		    clerk_recv(fd, lines, m.lines_size) < 0 || lines[m.lines_size - 1] != 0)
+			m.lines_size = 0;
+		for (const char *l = lines; m.lines_size > 0 && l < lines + m.lines_size; l += strlen(l) + 1)
+			(void) strv_extend(&s->egress_lines, l);
+	}
+	m.reason[sizeof(m.reason) - 1] = 0;
+	s->reason = m.reason;
+	s->exit_status = m.exit_status;
+	s->start_usec = m.start_usec;
+	s->end_usec = m.end_usec;
+	s->have_stats = m.have_stats;
+	s->stats = m.stats;
+	s->rusage = m.rusage;
+	s->have_egress_stats = m.have_egress_stats;
+	s->egress_bytes = m.egress_bytes;
+	settle(s);
+	audit_egress(s);
+	STEP("settled");
+	(void) clerk_send(fd, &a, sizeof(a));
+done:
+	if (s->ledger)
+		s->lp->close(TAKE_PTR(s->ledger));
+	_exit(0);
+}
+
+/* Forks the clerk; on failure admission runs in kdc-run itself. */
+static int clerk_start(Clerk *c, Session *s, const char *command)
+{
+	int sv[2];
+	pid_t parent = getpid(), pid;
+
+	*c = (Clerk){.pid = -1, .fd = -EBADF};
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return negative_errno();
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		safe_close(sv[0]);
+		safe_close(sv[1]);
+		return negative_errno();
+	}
+	if (pid == 0) {
+		safe_close(sv[0]);
+		clerk_main(s, command, sv[1], parent);
+	}
+	safe_close(sv[1]);
+	c->pid = pid;
+	c->fd = sv[0];
+	return 0;
+}
+
+/* The admission's answer (waits for it once). A clerk that died or said
+ * nothing has admitted nothing: the run is denied (fail closed). */
+static int clerk_admission(Clerk *c, Session *s)
+{
+	if (!c->answered) {
+		c->answered = true;
+		if (clerk_recv(c->fd, &c->admitted, sizeof(c->admitted)) < 0) {
+			log_error("denied: the ledger clerk (pid %d) ended without an answer", (int) c->pid);
+			c->admitted = (ClerkAdmitted){.r = EXIT_DENIED, .denied = true};
+		}
+		s->admitted = c->admitted.admitted;
+		s->denied = c->admitted.denied;
+		s->priced = c->admitted.priced;
+		s->admit_degraded = c->admitted.degraded;
+	}
+	return c->admitted.r;
+}
+
+/* Step 10 through the clerk: hands it the end of the run, waits until it
+ * has settled and recorded it, and reaps it. */
+static void clerk_settle(Clerk *c, Session *s)
+{
+	ClerkSettle m = {
+	    .exit_status = s->exit_status,
+	    .start_usec = s->start_usec,
+	    .end_usec = s->end_usec,
+	    .have_stats = s->have_stats,
+	    .have_egress_stats = s->have_egress_stats,
+	    .stats = s->stats,
+	    .rusage = s->rusage,
+	    .egress_bytes = s->egress_bytes,
+	};
+	_cleanup_free_ char *lines = NULL;
+	ClerkAdmitted done;
+	size_t size = 0;
+
+	if (c->pid < 0)
+		return;
+	(void) clerk_admission(c, s);
+	if (s->admitted) {
+		snprintf(m.reason, sizeof(m.reason), "%s", s->reason ? s->reason : "error");
+		STRV_FOREACH (l, s->egress_lines)
+			size += strlen(*l) + 1;
+		if (size > 0 && (lines = malloc(size))) {
+			char *p = lines;
+			STRV_FOREACH (l, s->egress_lines)
+				p = stpcpy(p, *l) + 1;
+			m.lines_size = size;
+		}
+		s->cost = actual_cost(s);
+		if (clerk_send(c->fd, &m, sizeof(m)) < 0 ||
+		    (m.lines_size > 0 && clerk_send(c->fd, lines, m.lines_size) < 0) ||
+		    clerk_recv(c->fd, &done, sizeof(done)) < 0)
+			log_error("the ledger clerk (pid %d) ended before the session was settled", (int) c->pid);
+	}
+	c->fd = safe_close(c->fd);
+	(void) waitpid(c->pid, NULL, 0);
+	c->pid = -1;
+}
+
 /* --json-status for a run that ended before it had a plan: every end writes
  * the object (DESIGN.md), even this one. */
 static int write_json_early(const char *path, const char *message)
@@ -995,7 +1187,8 @@ int session_main(const char *profile, const ProfileOverrides *o, bool print_prof
 	_cleanup_strv_free_ char **envp = NULL;
 	_cleanup_seccomp_program_free_ SeccompProgram *seccomp = NULL;
 	Session s = {.box = {.pidfd = -EBADF, .msg_fd = -EBADF}, .notify_fd = -EBADF, .violation_nr = -1};
-	Job admission = {.s = &s, .fn = admit_job}, egress = {.s = &s, .fn = egress_job};
+	Job egress = {.s = &s, .fn = egress_job};
+	Clerk clerk = {.pid = -1, .fd = -EBADF};
 	BoxConfig c = {.cgroup_fd = -EBADF};
 	BoxError err = {0};
 	sigset_t sigs;
@@ -1066,7 +1259,6 @@ int session_main(const char *profile, const ProfileOverrides *o, bool print_prof
 		fail(&s, "error", EXIT_ERROR);
 		goto finish;
 	}
-	admission.command = command;
 
 	/* Signals we forward arrive through a signalfd; the agent starts
 	 * with the mask we were given. */
@@ -1075,6 +1267,17 @@ int session_main(const char *profile, const ProfileOverrides *o, bool print_prof
 		sigaddset(&sigs, forwarded[i]);
 	if (sigprocmask(SIG_BLOCK, &sigs, &c.agent_mask) < 0) {
 		log_error_errno(negative_errno(), "cannot block signals: %m");
+		fail(&s, "error", EXIT_ERROR);
+		goto finish;
+	}
+
+	/* 2. Admit, in the ledger clerk, while we build the box (departure
+	 *    from DESIGN.md's order: the box is built before admission is
+	 *    known; nothing of the agent runs before it). Forked now: no
+	 *    thread exists yet. */
+	r = clerk_start(&clerk, &s, command);
+	if (r < 0) {
+		log_error_errno(r, "cannot start the ledger clerk: %m");
 		fail(&s, "error", EXIT_ERROR);
 		goto finish;
 	}
@@ -1128,21 +1331,17 @@ int session_main(const char *profile, const ProfileOverrides *o, bool print_prof
 		goto finish;
 	}
 
-	/* 2. Admit (and 4, egress), while the child builds the box on the
-	 *    other core; the agent starts only on our word (departure from
-	 *    DESIGN.md's order: the box is built before admission, nothing of
-	 *    the agent runs before it). */
 	STEP("clone");
 
-	/* 2. Admit, and 4. attach the egress programs to the session cgroup,
-	 *    each on a thread (see Job), while the child builds the box. The
-	 *    threads start only now: a clone taken while another thread holds
-	 *    a libc lock (malloc, the loader) would hand the child that lock
-	 *    forever. Only pid 1, our own code, runs in the cgroup before GO. */
-	job_start(&admission);
+	/* 4. Attach the egress programs to the session cgroup on a thread
+	 *    (see Job) while the child builds the box and the clerk admits.
+	 *    The thread starts only now: a clone taken while another thread
+	 *    holds a libc lock (malloc, the loader) would hand the child that
+	 *    lock forever. Only pid 1, our own code, runs in the cgroup before
+	 *    GO, and GO waits for both answers. */
 	job_start(&egress);
 
-	r = job_join(&admission);
+	r = clerk_admission(&clerk, &s);
 	STEP("admitted");
 	if (job_join(&egress) != 0 && r == 0)
 		r = EXIT_ERROR;
@@ -1184,8 +1383,8 @@ finish:
 	/* 10. Settle: post the actual cost, release the rest of the hold,
 	 *     record the session and the egress decisions; then the result
 	 *     for machines. */
-	if (admission.started && job_join(&admission) > 0 && !s.reason)
-		fail(&s, s.denied ? "denied" : "error", admission.r);
+	if (clerk.pid >= 0 && clerk_admission(&clerk, &s) > 0 && !s.reason)
+		fail(&s, s.denied ? "denied" : "error", clerk.admitted.r);
 	(void) job_join(&egress);
 	s.degraded |= s.admit_degraded | s.egress_degraded;
 	egress_finish(&s);
@@ -1194,11 +1393,8 @@ finish:
 	if (!s.end_usec)
 		s.end_usec = now_usec();
 	STEP("cgroup removed");
-	settle(&s);
-	audit_egress(&s);
+	clerk_settle(&clerk, &s);
 	STEP("settled");
-	if (s.ledger)
-		s.lp->close(TAKE_PTR(s.ledger));
 	r = 0;
 	if (json_status && write_json_status(&s, json_status) < 0)
 		r = s.exit_status ? s.exit_status : EXIT_ERROR;

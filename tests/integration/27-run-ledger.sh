@@ -81,4 +81,43 @@ out=$(as_nobody env KDC_DB=/proc/kdc-no/kdc.db "$KDC_RUN" --profile default --wo
 is "$?" 123 "a ledger that cannot be opened denies the run (123)"
 like "$out" "kdc-run: denied: the ledger at /proc/kdc-no/kdc.db cannot answer" "... naming the ledger"
 
+# The ledger clerk (the process that admits and settles, forked by kdc-run):
+# one that dies before answering has admitted nothing: denied, nothing ran.
+work=$(make_workdir)
+out=$(KDC_LEDGER_PLUGIN="$top_builddir/tests/ledger/clerk-crash.so" "$KDC_RUN" --profile default \
+	--workdir "$work" -- /bin/sh -c 'touch /work/ran' 2>&1)
+is "$?" 123 "a clerk that dies before answering denies the run (123)"
+like "$out" "kdc-run: denied: the ledger clerk \(pid [0-9]+\) ended without an answer" "... saying so"
+[ ! -e "$work/ran" ]
+is "$?" 0 "... and none of the agent ran"
+
+# A ^C reaches the whole process group, the clerk included: it must still
+# settle the run that the signal ended.
+setsid "$KDC_RUN" --profile default --workdir "$work" --json-status "$work/int.json" \
+	-- /bin/sh -c 'touch /work/started; exec sleep 30' >"$work/int.out" 2>&1 &
+pid=$!
+wait_for test -e "$work/started"
+ok "the agent of the ^C case started" test -e "$work/started"
+kill -INT -- "-$pid"
+wait "$pid"
+is "$?" 130 "^C to the process group ends the run with 130"
+id=$(sed -n 's/.*"session": "\([0-9a-f]*\)".*/\1/p' "$work/int.json")
+like "$("$KDC_LEDGER" sessions)" "$id .*signaled" "... and the clerk settled it all the same"
+like "$("$KDC_LEDGER" audit --session "$id")" "settle" "... with its audit row"
+
+# SIGKILL of kdc-run takes the clerk with it: nothing of the run remains.
+rm -f "$work/started"
+setsid "$KDC_RUN" --profile default --workdir "$work" -- /bin/sh -c 'touch /work/started; exec sleep 30' \
+	>/dev/null 2>&1 &
+pid=$!
+wait_for test -e "$work/started"
+ok "the agent of the SIGKILL case started" test -e "$work/started"
+kids=$(pgrep -P "$pid" | tr '\n' ' ')
+all="$pid $kids $(for k in $kids; do pgrep -P "$k"; done | tr '\n' ' ')"
+is "$(echo $all | wc -w)" 4 "kdc-run, its clerk, pid 1 and the agent are there"
+kill -KILL "$pid"
+wait "$pid" 2>/dev/null
+gone() { ! ps -o pid= -p "${all// /,}" >/dev/null; }
+ok "SIGKILL of kdc-run leaves no process of the run, the clerk included" wait_for gone
+
 done_testing
