@@ -366,8 +366,10 @@ int main(int argc, char **argv)
 			printf("Usage: ledger-bench [--dir DIR] [--seconds S] [--rounds N] [--procs N]\n");
 			return c == 'h' ? 0 : 2;
 		}
-	if (arg_rounds < 1 || arg_rounds > MAX_ROUNDS || arg_procs < 2 || arg_procs > 256 || arg_seconds <= 0)
+	if (arg_rounds < 1 || arg_rounds > MAX_ROUNDS || arg_procs < 2 || arg_procs > 256 || arg_seconds <= 0) {
+		fprintf(stderr, "ledger-bench: --rounds must be 1-%d, --procs 2-256, --seconds > 0\n", MAX_ROUNDS);
 		return 2;
+	}
 
 	snprintf(ledger_path, sizeof(ledger_path), "%s/bench-ledger.db", arg_dir);
 	snprintf(raw_path, sizeof(raw_path), "%s/bench-raw.db", arg_dir);
