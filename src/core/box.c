@@ -195,7 +195,7 @@ static _noreturn_ void exec_agent(const BoxConfig *c, const sigset_t *orig_mask,
  * process in the pid namespace: nothing the agent started survives it. */
 static _noreturn_ void run_pid1(const BoxConfig *c, int msg_fd)
 {
-	_cleanup_close_pair_ int exec_pipe[2] = {-EBADF, -EBADF};
+	_cleanup_close_pair_ int exec_pipe[2] = {-EBADF, -EBADF}, go_pipe[2] = {-EBADF, -EBADF};
 	_cleanup_close_ int sfd = -EBADF;
 	sigset_t mask;
 	pid_t agent;
@@ -211,24 +211,41 @@ static _noreturn_ void run_pid1(const BoxConfig *c, int msg_fd)
 		child_failf(msg_fd, negative_errno(), "cannot set up pid 1");
 	}
 
-	/* Nothing of the agent runs before the parent has admitted it. EOF
-	 * or anything else than GO: the parent refused, or died. */
+	/* The agent's process is forked now, while kdc-run may still be
+	 * admitting the run, so that the fork is off the path from GO to the
+	 * agent; it waits on go_pipe and execs only after pid 1 has passed GO
+	 * on. Nothing of the agent runs before the parent has admitted it. */
+	if (c->wait_for_go && pipe2(go_pipe, O_CLOEXEC) < 0)
+		child_failf(msg_fd, negative_errno(), "cannot set up pid 1");
+	agent = fork();
+	if (agent < 0) {
+		child_failf(msg_fd, negative_errno(), "cannot fork the agent");
+	}
+	if (agent == 0) {
+		if (c->wait_for_go) {
+			char go;
+			go_pipe[1] = safe_close(go_pipe[1]);
+			if (loop_read(go_pipe[0], &go, 1) != 1)
+				_exit(123); /* pid 1 went away: refused */
+		}
+		exec_agent(c, &c->agent_mask, exec_pipe[1]);
+	}
+
+	/* EOF or anything else than GO from the parent: it refused, or died.
+	 * pid 1 leaves, and the kernel kills the waiting agent with it. */
 	if (c->wait_for_go) {
 		BoxMsg m;
 		ssize_t r;
+		go_pipe[0] = safe_close(go_pipe[0]);
 		do
 			r = recv(msg_fd, &m, sizeof(m), 0);
 		while (r < 0 && errno == EINTR);
 		if (r != (ssize_t) sizeof(m) || m.kind != BOX_MSG_GO)
 			_exit(123);
+		if (loop_write(go_pipe[1], "G", 1) < 0)
+			child_failf(msg_fd, negative_errno(), "cannot start the agent");
+		go_pipe[1] = safe_close(go_pipe[1]);
 	}
-
-	agent = fork();
-	if (agent < 0) {
-		child_failf(msg_fd, negative_errno(), "cannot fork the agent");
-	}
-	if (agent == 0)
-		exec_agent(c, &c->agent_mask, exec_pipe[1]);
 
 	exec_pipe[1] = safe_close(exec_pipe[1]);
 	n = loop_read(exec_pipe[0], &e, sizeof(e));
