@@ -43,6 +43,10 @@ typedef struct AuditLog {
 	sqlite3_stmt *last, *insert;
 } AuditLog;
 
+/* OpenSSL initialised for SHA-256 alone (no openssl.cnf, no by-name
+ * tables); called before the first hash, and by the ledger plugin at load. */
+void audit_crypto_init(void);
+
 void audit_log_init(AuditLog *a, sqlite3 *db);
 void audit_log_done(AuditLog *a);
 /* -EINVAL when actor/action/decision is missing or decision is not one of

@@ -1,14 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* The table kdc-ledger.so exports; everything else in it is hidden. */
-#include <openssl/crypto.h>
-
+#include "core/audit.h"
 #include "run/ledger-plugin.h"
 
-/* kdc-run only hashes audit rows: no need for OpenSSL to find, read and
- * parse openssl.cnf on the start-up path. */
+/* kdc-run only hashes audit rows: OpenSSL set up for that alone, before
+ * anything else of it runs (see audit.c). */
 __attribute__((constructor)) static void plugin_init(void)
 {
-	(void) OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
+	audit_crypto_init();
 }
 
 __attribute__((visibility("default"))) const LedgerPlugin kdc_ledger_plugin_v1 = {
