@@ -76,27 +76,6 @@ int box_build_env(const Plan *p, char *const *from, char ***ret)
 
 /* ---- child side ---------------------------------------------------------- */
 
-/* The caller's uid and gid map to themselves, as bwrap does; nothing else is
- * mapped. The child writes its own maps: a process in a new user namespace
- * may map its own (outer) ids, so no round trip with the parent is needed.
- * setgroups must be denied before an unprivileged process may write
- * gid_map. */
-static int write_id_maps(uid_t uid, gid_t gid)
-{
-	char line[64];
-	int r;
-
-	r = write_string_file("/proc/self/setgroups", "deny");
-	if (r < 0 && r != -ENOENT)
-		return r;
-	snprintf(line, sizeof(line), "%u %u 1\n", (unsigned) uid, (unsigned) uid);
-	r = write_string_file("/proc/self/uid_map", line);
-	if (r < 0)
-		return r;
-	snprintf(line, sizeof(line), "%u %u 1\n", (unsigned) gid, (unsigned) gid);
-	return write_string_file("/proc/self/gid_map", line);
-}
-
 static void send_msg(int fd, int kind, int error, int status, int pid, const char *msg)
 {
 	BoxMsg m = {.kind = kind, .error = error, .status = status, .pid = pid};
@@ -292,30 +271,39 @@ static _noreturn_ void box_child(const BoxConfig *c, int msg_fd)
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
 		child_failf(msg_fd, negative_errno(), "cannot set the parent-death signal");
 
-	/* Our ids inside the new user namespace. */
-	r = write_id_maps(c->uid, c->gid);
-	if (r < 0)
-		child_failf(msg_fd, r, "cannot write the box's uid/gid maps");
-
-	/* 1. Filesystem: needs CAP_SYS_ADMIN in our user namespace, and
-	 *    everything below runs with the box as its root. */
-	r = mounts_build_box(p, &err);
-	if (r < 0)
-		child_fail(msg_fd, &err);
-
-	/* 2. Loopback in our own network namespace (CAP_NET_ADMIN there). */
+	/* 1. Loopback in our own network namespace (CAP_NET_ADMIN there, ours
+	 *    from birth: no id map is needed), while the parent writes the
+	 *    maps. */
 	if (c->new_netns) {
 		r = net_loopback_up();
 		if (r < 0)
 			child_failf(msg_fd, r, "cannot bring up the loopback interface");
 	}
 
-	/* 3. Hostname of our own UTS namespace (CAP_SYS_ADMIN there). */
+	/* 2. Hostname of our own UTS namespace (CAP_SYS_ADMIN there). */
 	{
 		const char *h = p->hostname ? p->hostname : "kdc";
 		if (sethostname(h, strlen(h)) < 0)
 			child_failf(msg_fd, negative_errno(), "cannot set hostname '%s'", h);
 	}
+
+	/* 3. Our ids: files we create must belong to a mapped uid. Anything
+	 *    but the parent's word means it failed (and says why) or died. */
+	{
+		BoxMsg m;
+		ssize_t n;
+		do
+			n = recv(msg_fd, &m, sizeof(m), 0);
+		while (n < 0 && errno == EINTR);
+		if (n != (ssize_t) sizeof(m) || m.kind != BOX_MSG_MAPPED)
+			_exit(125);
+	}
+
+	/* 4. Filesystem: needs CAP_SYS_ADMIN in our user namespace, and
+	 *    everything below runs with the box as its root. */
+	r = mounts_build_box(p, &err);
+	if (r < 0)
+		child_fail(msg_fd, &err);
 
 	/* 4. Resource limits: no core files (they could carry what the agent
 	 *    read), and the open-file limit. Only lowering is possible here. */
@@ -379,6 +367,29 @@ static _noreturn_ void box_child(const BoxConfig *c, int msg_fd)
 
 /* ---- parent side --------------------------------------------------------- */
 
+/* The caller's uid and gid map to themselves, as bwrap does; nothing else is
+ * mapped. The parent writes them (DESIGN.md step 6) while the child brings
+ * up loopback and names its host. setgroups must be denied before an
+ * unprivileged process may write gid_map. */
+static int write_id_maps(pid_t pid, uid_t uid, gid_t gid)
+{
+	char path[64], line[64];
+	int r;
+
+	snprintf(path, sizeof(path), "/proc/%d/setgroups", (int) pid);
+	r = write_string_file(path, "deny");
+	if (r < 0 && r != -ENOENT)
+		return r;
+	snprintf(path, sizeof(path), "/proc/%d/uid_map", (int) pid);
+	snprintf(line, sizeof(line), "%u %u 1\n", (unsigned) uid, (unsigned) uid);
+	r = write_string_file(path, line);
+	if (r < 0)
+		return r;
+	snprintf(path, sizeof(path), "/proc/%d/gid_map", (int) pid);
+	snprintf(line, sizeof(line), "%u %u 1\n", (unsigned) gid, (unsigned) gid);
+	return write_string_file(path, line);
+}
+
 int box_spawn(const BoxConfig *c, BoxProcess *ret, BoxError *err)
 {
 	_cleanup_close_pair_ int msg[2] = {-EBADF, -EBADF};
@@ -390,6 +401,7 @@ int box_spawn(const BoxConfig *c, BoxProcess *ret, BoxError *err)
 	    .exit_signal = SIGCHLD,
 	};
 	pid_t pid;
+	int r;
 
 	if (c->new_netns)
 		args.flags |= CLONE_NEWNET;
@@ -411,6 +423,18 @@ int box_spawn(const BoxConfig *c, BoxProcess *ret, BoxError *err)
 	}
 
 	msg[1] = safe_close(msg[1]);
+	r = write_id_maps(pid, c->uid, c->gid);
+	if (r >= 0) {
+		BoxMsg m = {.kind = BOX_MSG_MAPPED};
+		if (send(msg[0], &m, sizeof(m), MSG_NOSIGNAL) < 0)
+			r = negative_errno();
+	}
+	if (r < 0) {
+		(void) syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+		(void) waitpid(pid, NULL, 0);
+		safe_close(pidfd);
+		return box_error_set(err, r, "cannot write the box's uid/gid maps");
+	}
 	ret->pid = pid;
 	ret->pidfd = pidfd;
 	ret->msg_fd = TAKE_FD(msg[0]);

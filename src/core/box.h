@@ -26,6 +26,7 @@ typedef enum BoxMsgKind {
 	BOX_MSG_STATUS = 4,	 /* the agent ended: status is its wait status */
 	BOX_MSG_LISTENER = 5,	 /* carries the seccomp notification fd (SCM_RIGHTS) */
 	BOX_MSG_GO = 6,		 /* parent -> pid 1: admitted, start the agent */
+	BOX_MSG_MAPPED = 7,	 /* parent -> child: its uid/gid maps are written */
 } BoxMsgKind;
 
 typedef struct BoxMsg {
