@@ -808,12 +808,14 @@ static int cgroup_level_of(int fd, unsigned *ret)
 	return 0;
 }
 
-/* Whether the cgroup still holds processes ("populated 1" in cgroup.events). */
-static bool cgroup_populated(int fd)
+/* Whether the cgroup still holds processes ("populated 1" in cgroup.events);
+ * a removed cgroup holds none. When unsure, populated. */
+static bool cgroup_populated(int fd, uint64_t id)
 {
 	uint64_t v = 1;
 
-	(void) read_keyed_u64_at(fd, "cgroup.events", "populated", &v);
+	if (read_keyed_u64_at(fd, "cgroup.events", "populated", &v) < 0)
+		return cgroup_id_exists(fd, id) != 0;
 	return v != 0;
 }
 
@@ -929,7 +931,7 @@ void egress_free(Egress *e)
 		 * empty (as it is once the box's pid 1 is reaped), else the
 		 * sweep removes it with the cgroup. */
 		(void) session_write(e->sessions_fd, e->id, EGRESS_SESSION_CLOSED, BPF_EXIST);
-		if (!cgroup_populated(e->cgroup_fd))
+		if (!cgroup_populated(e->cgroup_fd, e->id))
 			session_forget(e->sessions_fd, e->allowlists_fd, e->rings_fd, e->id);
 	}
 	egress_bpf__destroy(e->skel);
