@@ -264,8 +264,8 @@ static __always_inline int decide(struct sess *ss, const struct dest *d, int sp,
 	return 0;
 }
 
-static __always_inline void emit(struct sess *ss, __u8 hook, __u8 allowed, __u8 reason, __u8 family, __u8 proto, const __u32 *addr,
-				 __u16 port, __u32 pid)
+static __always_inline void emit(struct sess *ss, __u8 hook, __u8 allowed, __u8 reason, __u8 family, __u8 proto,
+				 const __u32 *addr, __u16 port, __u32 pid)
 {
 	struct egress_event *e;
 	void *rb;

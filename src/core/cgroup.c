@@ -55,7 +55,7 @@ static inline const char *strempty(const char *s)
 }
 
 struct CgroupSession {
-	char *path; /* <base>/kdc.slice/<tenant>/<session> */
+	char *path;		 /* <base>/kdc.slice/<tenant>/<session> */
 	char *base;		 /* where kdc.slice lives; never removed */
 	int fd;			 /* the session directory */
 	bool base_is_mount_root; /* base is the cgroup2 mount's root */

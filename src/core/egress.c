@@ -886,8 +886,9 @@ static int session_register(Egress *e, const EgressPlan *p, unsigned flags)
 	e->registered = true;
 
 	if (!deny_all) {
-		trie_fd = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "kdc_allow", sizeof(struct egress_key),
-					 sizeof(struct egress_value), (uint32_t) MAX(p->n_rules, (size_t) 1), &trie_opts);
+		trie_fd =
+		    bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "kdc_allow", sizeof(struct egress_key),
+				   sizeof(struct egress_value), (uint32_t) MAX(p->n_rules, (size_t) 1), &trie_opts);
 		if (trie_fd < 0)
 			return negative_errno();
 		for (size_t i = 0; i < p->n_rules; i++) {
@@ -1043,7 +1044,10 @@ static void instance_done(Instance *in)
 	in->meta_fd = safe_close(in->meta_fd);
 }
 
-#define INSTANCE_INIT {.sessions_fd = -EBADF, .allowlists_fd = -EBADF, .rings_fd = -EBADF, .meta_fd = -EBADF}
+#define INSTANCE_INIT                                                                                 \
+	{                                                                                             \
+		.sessions_fd = -EBADF, .allowlists_fd = -EBADF, .rings_fd = -EBADF, .meta_fd = -EBADF \
+	}
 
 /* Reads one program attached to the slice: is it our egress_skb, and of
  * which build? Fills *in with the maps' fds. 0 if not a kdc egress_skb. */
@@ -1326,8 +1330,8 @@ int egress_shared_status(int slice_fd, char **ret_desc)
 		return r;
 	if (r == 0) {
 		if (ret_desc &&
-		    asprintf(ret_desc, "%s", incomplete ? "half-installed (the next run replaces them)" : "not installed") <
-			0)
+		    asprintf(ret_desc, "%s",
+			     incomplete ? "half-installed (the next run replaces them)" : "not installed") < 0)
 			return -ENOMEM;
 		return 0;
 	}

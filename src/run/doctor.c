@@ -132,8 +132,9 @@ static void check_bpf(Check *c)
 			shared = strdup("not installed (the first run as root installs them)");
 		}
 	}
-	check_set(c, "bpf", true, "the egress programs load: 'filtered' networking is available; shared egress "
-				  "programs on %s: %s",
+	check_set(c, "bpf", true,
+		  "the egress programs load: 'filtered' networking is available; shared egress "
+		  "programs on %s: %s",
 		  slice ? slice : "kdc.slice", shared ? shared : "unknown");
 }
 

@@ -246,8 +246,7 @@ static int setup_egress(Session *s)
 		log_debug("no eBPF second wall: the box's own network namespace is the only one");
 		return 0;
 	}
-	r = egress_attach_session(&s->egress_plan, slice_fd, cgroup_session_fd(s->cgroup), EGRESS_DENY_ALL,
-				  &s->egress);
+	r = egress_attach_session(&s->egress_plan, slice_fd, cgroup_session_fd(s->cgroup), EGRESS_DENY_ALL, &s->egress);
 	if (r == -EPERM || r == -EACCES) {
 		/* this caller may not load BPF: the netns is the wall */
 		log_debug("no eBPF second wall for this caller: %s", strerror(-r));

@@ -70,10 +70,14 @@ static void help(void)
 static int parse_argv(int argc, char **argv)
 {
 	static const struct option options[] = {
-	    {"allow", required_argument, NULL, 'a'},  {"deny-all", no_argument, NULL, 'D'},
-	    {"events", required_argument, NULL, 'e'}, {"drop-net-raw", no_argument, NULL, 'R'},
-	    {"print-plan", no_argument, NULL, 'P'},   {"probe", no_argument, NULL, 'p'},
-	    {"help", no_argument, NULL, 'h'},	      {"shared", no_argument, NULL, 'S'},
+	    {"allow", required_argument, NULL, 'a'},
+	    {"deny-all", no_argument, NULL, 'D'},
+	    {"events", required_argument, NULL, 'e'},
+	    {"drop-net-raw", no_argument, NULL, 'R'},
+	    {"print-plan", no_argument, NULL, 'P'},
+	    {"probe", no_argument, NULL, 'p'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"shared", no_argument, NULL, 'S'},
 	    {},
 	};
 	int c;
