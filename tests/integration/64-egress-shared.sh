@@ -129,6 +129,32 @@ like "$(cat "$work/e.json")" 'deny connect4 tcp 198.51.100.1:8081' "... and repo
 is "$(KDC_EGRESS_SHARED=0 run --net filtered --allow 198.51.100.1:8080 -- /probe/box-probe tcp4 198.51.100.1 8080 2>&1)" ok \
 	"... and allow what it names"
 
+# (g) A process in a sub-cgroup of a session is the session's: the programs
+# look up the ancestors (sock_addr: the task's cgroup; cgroup_skb: the
+# packet's socket's cgroup).
+NP="$top_builddir/tests/hostile/net-probe"
+in_ns sysctl -qw net.ipv4.ping_group_range="0 2147483647"
+is "$(in_ns "$NP" -t 1000 icmp 198.51.100.1 2>/dev/null)" ok "without kdc: ping 198.51.100.1 answers"
+nsenter --net=/run/netns/$NS "$KDC_RUN" --profile default --quiet --workdir "$work" --net filtered \
+	--allow 198.51.100.1:8080 -- /bin/sleep 6 >"$TESTDIR/g.out" 2>&1 &
+kr=$!
+add_cleanup "kill -9 $kr 2>/dev/null"
+sess=""
+for i in $(seq 50); do
+	sess=$(ls -d "$SLICE/$TENANT"/*/ 2>/dev/null | head -n 1)
+	[ -n "$sess" ] && has_entry "$MAP" "$(stat -c %i "$sess")" && break
+	sleep 0.1
+done
+[ -n "$sess" ] && has_entry "$MAP" "$(stat -c %i "$sess")" || bail_out "the session did not start: $(cat "$TESTDIR/g.out")"
+mkdir "${sess}sub"
+add_cleanup "rmdir '${sess}sub' 2>/dev/null"
+in_sub() { in_ns sh -c "echo \$\$ > '${sess}sub/cgroup.procs' && exec \"\$@\"" sh "$@"; }
+is "$(in_sub "$PROBE_DIR/box-probe" tcp4 198.51.100.1 8080 2>&1)" ok "a session's sub-cgroup: the allowed destination answers"
+is "$(in_sub "$PROBE_DIR/box-probe" tcp4 198.51.100.1 8081 2>&1)" EPERM "a session's sub-cgroup: connect elsewhere is denied (sock_addr)"
+is "$(in_sub "$NP" -t 1000 icmp 198.51.100.1 2>/dev/null)" EPERM "a session's sub-cgroup: ping is dropped (cgroup_skb)"
+rmdir "${sess}sub"
+wait $kr
+
 # (f) A cgroup under kdc.slice without an entry: the shared programs abstain
 # (egress.h: every kdc session has an entry or programs of its own before
 # its agent runs).
