@@ -1,7 +1,17 @@
 /* SPDX-License-Identifier: MIT */
-/* The egress allowlist: entry parsing, and the loader of the BPF programs
- * (libbpf-bootstrap sequence: open → set rodata → load → fill map → attach →
- * ring buffer → consume → destroy). See egress.h. */
+/* The egress allowlist: entry parsing, and the loader of the BPF programs.
+ * See egress.h.
+ *
+ * Two ways to run the same programs (src/bpf/egress.bpf.c):
+ *   shared   one instance on the system kdc.slice, installed by the first
+ *            run (open → set rodata → load → attach with BPF_F_ALLOW_MULTI,
+ *            legacy attach, so it outlives us) and found by later runs
+ *            (BPF_PROG_QUERY → program info → map ids); a session is an
+ *            entry in its maps: ring buffer, frozen allowlist, flags
+ *   private  the fallback: an instance for one session, attached to its
+ *            cgroup through fd-owned links, holding that session alone
+ * Either way the session is registered (session_register) before the
+ * agent runs, and read (ring buffer, per-CPU counters) by its caller only. */
 
 #include <arpa/inet.h>
 #include <ctype.h>
