@@ -55,19 +55,26 @@ has_entry() {
 	"$BPFTOOL" map lookup id "$1" key $k >/dev/null 2>&1
 }
 
-# (a) Installed by the first run, reused by the second.
+# (a) Installed by the first run, reused by the second. Instances of
+# earlier builds stay on kdc.slice until it is removed: start clean when no
+# session is there.
+rmdir "$SLICE" 2>/dev/null
 is "$(run --net filtered --allow 198.51.100.1:8080 -- /probe/box-probe tcp4 198.51.100.1 8080 2>&1)" ok \
 	"filtered through the shared programs: the allowed destination answers"
 before=$(progs)
-is "$(echo "$before" | wc -l)" 7 "seven programs are attached to kdc.slice after a run" # fails if another build's are there too
+MAP=$(sessions_map)
+ok "the sessions map is found" test -n "$MAP"
+n=0
+for p in $(echo "$before" | cut -d' ' -f1); do
+	"$BPFTOOL" prog show id "$p" | grep -Eq "map_ids (.*,)?$MAP(,|\$| )" && n=$((n + 1))
+done
+is "$n" 7 "seven programs of this build are attached to kdc.slice after a run"
 ok "... kdc.slice carries the keep mark" sh -c "python3 -c 'import os,sys; os.getxattr(sys.argv[1], \"user.kdc.keep\")' '$SLICE'"
 out=$(in_ns "$KDC_RUN" --profile default -vv --workdir "$work" -- /bin/true 2>&1)
 like "$out" "egress programs: shared, on kdc.slice" "a none-mode run uses the shared programs (second wall)"
 is "$(progs)" "$before" "a second run reuses the same programs (same ids)"
 
 # (b) The entry exists while the session runs, and is gone after.
-MAP=$(sessions_map)
-ok "the sessions map is found" test -n "$MAP"
 run --net filtered --allow 198.51.100.1:8080 -- /bin/sleep 3 >/dev/null 2>&1 &
 kr=$!
 add_cleanup "kill -9 $kr 2>/dev/null"
