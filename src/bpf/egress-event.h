@@ -8,8 +8,9 @@
 
 #include <linux/types.h>
 
-/* Load-time flags (read-only data of the programs). */
-#define EGRESS_CFG_DENY_ALL (1u << 0) /* none/proxy second wall: only the box's own loopback */
+/* struct egress_session.flags. */
+#define EGRESS_SESSION_DENY_ALL (1u << 0) /* none/proxy second wall: only the box's own loopback */
+#define EGRESS_SESSION_CLOSED (1u << 1)	  /* the session ended: deny everything, say nothing */
 
 /* Which hook decided. */
 enum {
@@ -74,7 +75,7 @@ struct egress_value {
 	__u32 flags; /* EGRESS_RULE_* */
 };
 
-/* Per-CPU counters. */
+/* Counters of a session (per CPU). */
 enum {
 	EGRESS_STAT_BYTES = 0, /* bytes of allowed egress packets */
 	EGRESS_STAT_ALLOWED,   /* allowed decisions */
@@ -84,3 +85,25 @@ enum {
 };
 
 #define EGRESS_RINGBUF_SIZE (256 * 1024)
+
+/* A session: the value of the per-CPU "sessions" hash, keyed by the session
+ * cgroup's id. The loader writes flags (the same on every CPU) and sums the
+ * counters. */
+struct egress_session {
+	__u32 flags; /* EGRESS_SESSION_* */
+	__u32 pad;
+	__u64 stats[_EGRESS_STAT_MAX];
+};
+
+/* Sessions one instance holds; cgroup levels below kdc.slice searched for
+ * the session (tenant levels + the session + 1). */
+#define EGRESS_MAX_SESSIONS 4096
+#define EGRESS_MAX_DEPTH 8
+
+/* The "meta" map of the shared instance (one entry). */
+struct egress_meta {
+	__u64 build;	/* identity of the build that installed it (hash of the BPF object) */
+	__u32 complete; /* EGRESS_META_COMPLETE once every program is attached */
+	__u32 pad;
+};
+#define EGRESS_META_COMPLETE 0x6b646301u

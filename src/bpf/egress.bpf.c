@@ -15,8 +15,13 @@
  * entry lying entirely inside them names them explicitly. IPv4-mapped IPv6
  * destinations are checked against the IPv4 rules.
  *
- * With EGRESS_CFG_DENY_ALL (second wall in net = none / proxy, where the box
- * has its own network namespace) only the box's own loopback is allowed.
+ * With EGRESS_SESSION_DENY_ALL (second wall in net = none / proxy, where the
+ * box has its own network namespace) only the box's own loopback is allowed.
+ *
+ * One instance serves many sessions: the shared instance is attached once to
+ * kdc.slice and finds each session's flags, counters, allowlist and ring
+ * buffer in maps keyed by the session cgroup's id; a private instance is
+ * attached to one session cgroup (the fallback, see egress.c).
  *
  * Every socket-level decision, and every dropped packet, is sent to the
  * loader through the ring buffer. Built against the UAPI <linux/bpf.h>: these
@@ -40,27 +45,64 @@
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
-const volatile __u32 cfg_flags = 0;
+/* Read-only data, set by the loader before loading:
+ *   cfg_private_id  private instance (attached to one session cgroup): that
+ *                   session's cgroup id; 0 for the shared instance
+ *   cfg_slice_level shared instance: the level of the kdc.slice cgroup it is
+ *                   attached to (the root cgroup is level 0) */
+const volatile __u64 cfg_private_id = 0;
+const volatile __u32 cfg_slice_level = 0;
 
+/* The sessions, keyed by the session cgroup's id: flags and counters. */
 struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__type(key, __u64);
+	__type(value, struct egress_session);
+	__uint(max_entries, EGRESS_MAX_SESSIONS);
+} sessions SEC(".maps");
+
+/* Per session: the allowlist, one LPM trie (filled and frozen by the loader). */
+struct allow_trie {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__type(key, struct egress_key);
-	__type(value, struct egress_value);
-	__uint(max_entries, 1); /* set by the loader to the number of rules */
+	__uint(key_size, sizeof(struct egress_key)); /* sizes: clang emits only a forward */
+	__uint(value_size, sizeof(struct egress_value));
+	__uint(max_entries, 1); /* each session's trie has its own size */
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-} allow SEC(".maps");
+};
 
 struct {
+	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
+	__type(key, __u64);
+	__uint(max_entries, EGRESS_MAX_SESSIONS);
+	__array(values, struct allow_trie);
+} allowlists SEC(".maps");
+
+/* Per session: the event ring buffer, read by that session's kdc-run only. */
+struct event_ring {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, EGRESS_RINGBUF_SIZE);
-} events SEC(".maps");
+};
 
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
+	__type(key, __u64);
+	__uint(max_entries, EGRESS_MAX_SESSIONS);
+	__array(values, struct event_ring);
+} rings SEC(".maps");
+
+/* Who installed the shared instance, and whether it is complete. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
-	__type(value, __u64);
-	__uint(max_entries, _EGRESS_STAT_MAX);
-} stats SEC(".maps");
+	__type(value, struct egress_meta);
+	__uint(max_entries, 1);
+} meta SEC(".maps");
+
+/* The session a decision is for. */
+struct sess {
+	__u64 id;
+	struct egress_session *s;
+};
 
 /* A destination, normalised: IPv4-mapped IPv6 becomes IPv4. */
 struct dest {
@@ -71,11 +113,56 @@ struct dest {
 
 enum { SPECIAL_NONE = 0, SPECIAL_LOOPBACK, SPECIAL_METADATA };
 
-static __always_inline void stat_add(__u32 slot, __u64 n)
+static __always_inline void stat_add(struct sess *ss, __u32 slot, __u64 n)
 {
-	__u64 *v = bpf_map_lookup_elem(&stats, &slot);
-	if (v)
-		*v += n;
+	if (slot < _EGRESS_STAT_MAX)
+		ss->s->stats[slot] += n; /* this CPU's copy */
+}
+
+/* The session of the current task (sock_addr hooks) or of the packet's
+ * socket (cgroup_skb: ancestor != 0). A private instance has one session.
+ * The shared instance, attached to kdc.slice, runs for every cgroup below
+ * it: the session is the cgroup itself or, when the process sits in a
+ * sub-cgroup of it, the shallowest registered ancestor below kdc.slice
+ * (sessions never nest). Returns 0 when the cgroup has no entry. */
+static __always_inline int find_session(struct sess *ss, struct __sk_buff *skb)
+{
+	__u64 id;
+
+	if (cfg_private_id) {
+		ss->id = cfg_private_id;
+		ss->s = bpf_map_lookup_elem(&sessions, &ss->id);
+		return ss->s != NULL;
+	}
+	id = skb ? bpf_skb_cgroup_id(skb) : bpf_get_current_cgroup_id();
+	ss->s = bpf_map_lookup_elem(&sessions, &id);
+	if (ss->s) {
+		ss->id = id;
+		return 1;
+	}
+#pragma unroll
+	for (int i = 1; i <= EGRESS_MAX_DEPTH; i++) {
+		id = skb ? bpf_skb_ancestor_cgroup_id(skb, (int) cfg_slice_level + i)
+			 : bpf_get_current_ancestor_cgroup_id((int) cfg_slice_level + i);
+		if (!id)
+			return 0;
+		ss->s = bpf_map_lookup_elem(&sessions, &id);
+		if (ss->s) {
+			ss->id = id;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* What a cgroup without an entry gets. A private instance is attached to
+ * its own session only, which is registered before the attach: a missing
+ * entry cannot happen, and is denied. The shared instance abstains (allows,
+ * counts nothing, says nothing) and leaves the decision to the other
+ * programs on the cgroup; egress.c says why that opens no hole. */
+static __always_inline int no_session(void)
+{
+	return cfg_private_id ? 0 : 1;
 }
 
 static __always_inline int special4(__u32 a /* network order */)
@@ -119,7 +206,7 @@ static __always_inline void dest_set6(struct dest *d, __u32 a0, __u32 a1, __u32 
 	}
 }
 
-static __always_inline const struct egress_value *lookup(const struct dest *d, __u32 port_net)
+static __always_inline const struct egress_value *lookup(void *allow, const struct dest *d, __u32 port_net)
 {
 	struct egress_key k = {
 	    .prefixlen = EGRESS_KEY_BITS,
@@ -130,7 +217,7 @@ static __always_inline const struct egress_value *lookup(const struct dest *d, _
 	k.addr[1] = d->addr[1];
 	k.addr[2] = d->addr[2];
 	k.addr[3] = d->addr[3];
-	return bpf_map_lookup_elem(&allow, &k);
+	return bpf_map_lookup_elem(allow, &k);
 }
 
 static __always_inline int opens(const struct egress_value *v, int sp)
@@ -146,11 +233,12 @@ static __always_inline int opens(const struct egress_value *v, int sp)
 
 /* The decision. sp is the destination's special class (the caller may force
  * SPECIAL_LOOPBACK for packets leaving through lo). Returns 1 to allow. */
-static __always_inline int decide(const struct dest *d, int sp, __u8 *reason)
+static __always_inline int decide(struct sess *ss, const struct dest *d, int sp, __u8 *reason)
 {
 	const struct egress_value *v;
+	void *allow;
 
-	if (cfg_flags & EGRESS_CFG_DENY_ALL) {
+	if (ss->s->flags & EGRESS_SESSION_DENY_ALL) {
 		if (sp == SPECIAL_LOOPBACK) {
 			*reason = EGRESS_REASON_OWN_NETNS;
 			return 1;
@@ -162,9 +250,10 @@ static __always_inline int decide(const struct dest *d, int sp, __u8 *reason)
 	/* Longest match among the entries for this exact port, then among the
 	 * any-port entries. CIDRs nest or are disjoint, so when an explicit
 	 * loopback/metadata entry matches it is also the longest match. */
-	v = lookup(d, bpf_htonl(d->port));
-	if (!opens(v, sp))
-		v = lookup(d, 0);
+	allow = bpf_map_lookup_elem(&allowlists, &ss->id);
+	v = allow ? lookup(allow, d, bpf_htonl(d->port)) : NULL;
+	if (allow && !opens(v, sp))
+		v = lookup(allow, d, 0);
 	if (opens(v, sp)) {
 		*reason = EGRESS_REASON_RULE;
 		return 1;
@@ -175,15 +264,17 @@ static __always_inline int decide(const struct dest *d, int sp, __u8 *reason)
 	return 0;
 }
 
-static __always_inline void emit(__u8 hook, __u8 allowed, __u8 reason, __u8 family, __u8 proto, const __u32 *addr,
-				 __u16 port, __u32 pid)
+static __always_inline void emit(struct sess *ss, __u8 hook, __u8 allowed, __u8 reason, __u8 family, __u8 proto,
+				 const __u32 *addr, __u16 port, __u32 pid)
 {
 	struct egress_event *e;
+	void *rb;
 
-	stat_add(allowed ? EGRESS_STAT_ALLOWED : EGRESS_STAT_DENIED, 1);
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	stat_add(ss, allowed ? EGRESS_STAT_ALLOWED : EGRESS_STAT_DENIED, 1);
+	rb = bpf_map_lookup_elem(&rings, &ss->id);
+	e = rb ? bpf_ringbuf_reserve(rb, sizeof(*e), 0) : NULL;
 	if (!e) {
-		stat_add(EGRESS_STAT_LOST, 1);
+		stat_add(ss, EGRESS_STAT_LOST, 1);
 		return;
 	}
 	e->addr[0] = addr[0];
@@ -201,7 +292,7 @@ static __always_inline void emit(__u8 hook, __u8 allowed, __u8 reason, __u8 fami
 	/* A wakeup costs the caller microseconds (an IPI to the reader's CPU):
 	 * allowed decisions do not wake the reader unless the buffer is half
 	 * full; it collects them at its next poll. Denials wake it. */
-	if (allowed && bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) < EGRESS_RINGBUF_SIZE / 2)
+	if (allowed && bpf_ringbuf_query(rb, BPF_RB_AVAIL_DATA) < EGRESS_RINGBUF_SIZE / 2)
 		bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 	else
 		bpf_ringbuf_submit(e, 0);
@@ -210,27 +301,37 @@ static __always_inline void emit(__u8 hook, __u8 allowed, __u8 reason, __u8 fami
 static __always_inline int sock_addr4(struct bpf_sock_addr *ctx, __u8 hook)
 {
 	struct dest d = {};
+	struct sess ss;
 	__u32 raw[4] = {};
 	__u8 reason = 0;
 	int allowed;
 
+	if (!find_session(&ss, NULL))
+		return no_session();
+	if (ss.s->flags & EGRESS_SESSION_CLOSED)
+		return 0;
 	raw[0] = ctx->user_ip4;
 	d.v4 = 1;
 	d.addr[0] = raw[0];
 	d.port = bpf_ntohs((__u16) ctx->user_port);
 
-	allowed = decide(&d, special(&d), &reason);
-	emit(hook, allowed, reason, AF_INET, ctx->protocol, raw, d.port, bpf_get_current_pid_tgid() >> 32);
+	allowed = decide(&ss, &d, special(&d), &reason);
+	emit(&ss, hook, allowed, reason, AF_INET, ctx->protocol, raw, d.port, bpf_get_current_pid_tgid() >> 32);
 	return allowed;
 }
 
 static __always_inline int sock_addr6(struct bpf_sock_addr *ctx, __u8 hook)
 {
 	struct dest d = {};
+	struct sess ss;
 	__u32 raw[4];
 	__u8 reason = 0;
 	int allowed;
 
+	if (!find_session(&ss, NULL))
+		return no_session();
+	if (ss.s->flags & EGRESS_SESSION_CLOSED)
+		return 0;
 	raw[0] = ctx->user_ip6[0];
 	raw[1] = ctx->user_ip6[1];
 	raw[2] = ctx->user_ip6[2];
@@ -238,8 +339,8 @@ static __always_inline int sock_addr6(struct bpf_sock_addr *ctx, __u8 hook)
 	dest_set6(&d, raw[0], raw[1], raw[2], raw[3]);
 	d.port = bpf_ntohs((__u16) ctx->user_port);
 
-	allowed = decide(&d, special(&d), &reason);
-	emit(hook, allowed, reason, AF_INET6, ctx->protocol, raw, d.port, bpf_get_current_pid_tgid() >> 32);
+	allowed = decide(&ss, &d, special(&d), &reason);
+	emit(&ss, hook, allowed, reason, AF_INET6, ctx->protocol, raw, d.port, bpf_get_current_pid_tgid() >> 32);
 	return allowed;
 }
 
@@ -273,8 +374,14 @@ int sendmsg6(struct bpf_sock_addr *ctx)
 static __always_inline int bind_common(struct bpf_sock_addr *ctx, __u8 hook, __u8 family)
 {
 	__u32 raw[4] = {};
-	int allowed = !!(cfg_flags & EGRESS_CFG_DENY_ALL);
+	struct sess ss;
+	int allowed;
 
+	if (!find_session(&ss, NULL))
+		return no_session();
+	if (ss.s->flags & EGRESS_SESSION_CLOSED)
+		return 0;
+	allowed = !!(ss.s->flags & EGRESS_SESSION_DENY_ALL);
 	if (family == AF_INET) {
 		raw[0] = ctx->user_ip4;
 	} else {
@@ -283,7 +390,7 @@ static __always_inline int bind_common(struct bpf_sock_addr *ctx, __u8 hook, __u
 		raw[2] = ctx->user_ip6[2];
 		raw[3] = ctx->user_ip6[3];
 	}
-	emit(hook, allowed, allowed ? EGRESS_REASON_OWN_NETNS : EGRESS_REASON_BIND, family, ctx->protocol, raw,
+	emit(&ss, hook, allowed, allowed ? EGRESS_REASON_OWN_NETNS : EGRESS_REASON_BIND, family, ctx->protocol, raw,
 	     bpf_ntohs((__u16) ctx->user_port), bpf_get_current_pid_tgid() >> 32);
 	return allowed;
 }
@@ -329,11 +436,16 @@ int egress_skb(struct __sk_buff *skb)
 {
 	struct bpf_sock *sk = skb->sk;
 	struct dest d = {};
+	struct sess ss;
 	__u32 raw[4] = {};
 	__u16 ports[2];
 	__u8 proto, family, reason = 0;
 	int sp, allowed;
 
+	if (!find_session(&ss, skb))
+		return no_session();
+	if (ss.s->flags & EGRESS_SESSION_CLOSED)
+		return 0;
 	if (skb->protocol == bpf_htons(ETH_P_IP)) {
 		struct ip4_hdr h;
 		if (bpf_skb_load_bytes(skb, 0, &h, sizeof(h)) < 0)
@@ -368,7 +480,7 @@ int egress_skb(struct __sk_buff *skb)
 	if (sk)
 		sk = bpf_sk_fullsock(sk);
 	if (sk && sk->type == SOCK_RAW) {
-		emit(EGRESS_HOOK_SKB, 0, EGRESS_REASON_RAW, family, proto, raw, d.port, 0);
+		emit(&ss, EGRESS_HOOK_SKB, 0, EGRESS_REASON_RAW, family, proto, raw, d.port, 0);
 		return 0;
 	}
 
@@ -378,15 +490,15 @@ int egress_skb(struct __sk_buff *skb)
 	if (skb->ifindex == LOOPBACK_IFINDEX && sp == SPECIAL_NONE)
 		sp = SPECIAL_LOOPBACK;
 
-	allowed = decide(&d, sp, &reason);
+	allowed = decide(&ss, &d, sp, &reason);
 	if (allowed) {
-		stat_add(EGRESS_STAT_BYTES, skb->len);
+		stat_add(&ss, EGRESS_STAT_BYTES, skb->len);
 		return 1;
 	}
-	emit(EGRESS_HOOK_SKB, 0, reason, family, proto, raw, d.port, 0);
+	emit(&ss, EGRESS_HOOK_SKB, 0, reason, family, proto, raw, d.port, 0);
 	return 0;
 
 drop_malformed:
-	emit(EGRESS_HOOK_SKB, 0, EGRESS_REASON_NO_RULE, 0, 0, raw, 0, 0);
+	emit(&ss, EGRESS_HOOK_SKB, 0, EGRESS_REASON_NO_RULE, 0, 0, raw, 0, 0);
 	return 0;
 }

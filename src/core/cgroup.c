@@ -39,6 +39,7 @@
 #define SLICE "kdc.slice"
 #define LEAF "kdc.leaf"
 #define OWNER_XATTR "user.kdc.owner"
+#define SLICE_KEEP_XATTR "user.kdc.keep" /* EGRESS_SLICE_XATTR of src/core/egress.h */
 #define CPU_PERIOD_USEC UINT64_C(100000)
 #define CPU_MIN_QUOTA_USEC UINT64_C(1000)
 /* An unowned, empty leaf this old in a session parent is a crash leftover
@@ -54,9 +55,10 @@ static inline const char *strempty(const char *s)
 }
 
 struct CgroupSession {
-	char *path; /* <base>/kdc.slice/<tenant>/<session> */
-	char *base; /* where kdc.slice lives; never removed */
-	int fd;	    /* the session directory */
+	char *path;		 /* <base>/kdc.slice/<tenant>/<session> */
+	char *base;		 /* where kdc.slice lives; never removed */
+	int fd;			 /* the session directory */
+	bool base_is_mount_root; /* base is the cgroup2 mount's root */
 };
 
 typedef struct Controller {
@@ -918,16 +920,23 @@ fail_memory:
 	return r;
 }
 
-/* Removes now-empty tenant levels and kdc.slice, never the base. */
+/* Removes now-empty tenant levels and kdc.slice, never the base, and never
+ * a kdc.slice marked SLICE_KEEP_XATTR: the shared egress programs are
+ * attached there (src/core/egress.c), and removing it would detach them. */
 static void remove_empty_levels(const char *base, const char *tenant)
 {
 	_cleanup_free_ char *p = NULL;
+	size_t slice_len;
 
 	if (asprintf(&p, "%s/" SLICE "/%s", base, tenant) < 0)
 		return;
-	for (size_t bl = strlen(base); strlen(p) > bl; *strrchr(p, '/') = 0)
+	slice_len = strlen(base) + strlen("/" SLICE);
+	for (size_t bl = strlen(base); strlen(p) > bl; *strrchr(p, '/') = 0) {
+		if (strlen(p) == slice_len && getxattr(p, SLICE_KEEP_XATTR, NULL, 0) >= 0)
+			break;
 		if (rmdir(p) < 0)
 			break;
+	}
 }
 
 /* Whether a cgroup v1 hierarchy holds the controller (a hybrid host). */
@@ -1083,6 +1092,7 @@ int cgroup_session_create(const char *tenant, const char *session_id, const Cgro
 	if (r < 0)
 		goto fail;
 
+	s->base_is_mount_root = b.is_mount_root;
 	s->base = TAKE_PTR(b.path);
 	s->fd = TAKE_FD(fd);
 	if (ret_degraded)
@@ -1099,6 +1109,21 @@ fail:
 int cgroup_session_fd(CgroupSession *s)
 {
 	return s ? s->fd : -EBADF;
+}
+
+int cgroup_session_open_slice(CgroupSession *s)
+{
+	_cleanup_free_ char *p = NULL;
+	int fd;
+
+	if (!s)
+		return -EINVAL;
+	if (!s->base_is_mount_root)
+		return -EOPNOTSUPP;
+	if (asprintf(&p, "%s/" SLICE, s->base) < 0)
+		return -ENOMEM;
+	fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? negative_errno() : fd;
 }
 
 const char *cgroup_session_path(CgroupSession *s)

@@ -52,6 +52,11 @@ int cgroup_session_create(const char *tenant, const char *session_id, const Cgro
  * session: for clone3(CLONE_INTO_CGROUP) and BPF attach. */
 int cgroup_session_fd(CgroupSession *s);
 const char *cgroup_session_path(CgroupSession *s);
+/* A new O_RDONLY|O_DIRECTORY|O_CLOEXEC fd of <base>/kdc.slice when the base
+ * is the cgroup2 mount's root (the system placement of root sessions), for
+ * the shared egress programs; -EOPNOTSUPP for any other base (a delegated
+ * subtree, KDC_CGROUP_ROOT below the mount's root). The caller closes it. */
+int cgroup_session_open_slice(CgroupSession *s);
 
 /* Kills every process in the session cgroup and below: cgroup.kill, or on
  * kernels without it freeze, SIGKILL each pid, thaw. Returns at once; see

@@ -1,7 +1,17 @@
 /* SPDX-License-Identifier: MIT */
-/* The egress allowlist: entry parsing, and the loader of the BPF programs
- * (libbpf-bootstrap sequence: open → set rodata → load → fill map → attach →
- * ring buffer → consume → destroy). See egress.h. */
+/* The egress allowlist: entry parsing, and the loader of the BPF programs.
+ * See egress.h.
+ *
+ * Two ways to run the same programs (src/bpf/egress.bpf.c):
+ *   shared   one instance on the system kdc.slice, installed by the first
+ *            run (open → set rodata → load → attach with BPF_F_ALLOW_MULTI,
+ *            legacy attach, so it outlives us) and found by later runs
+ *            (BPF_PROG_QUERY → program info → map ids); a session is an
+ *            entry in its maps: ring buffer, frozen allowlist, flags
+ *   private  the fallback: an instance for one session, attached to its
+ *            cgroup through fd-owned links, holding that session alone
+ * Either way the session is registered (session_register) before the
+ * agent runs, and read (ring buffer, per-CPU counters) by its caller only. */
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -22,6 +32,11 @@
 #define MAX_RULES 65536
 
 #if HAVE_BPF
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -560,9 +575,18 @@ int egress_event_format(const EgressEvent *ev, char **ret)
 
 #if HAVE_BPF
 
+/* Which hooks, in attach order: the packet wall first, so that nothing
+ * slips between two hooks. */
+#define N_PROGS 7
+
 struct Egress {
-	struct egress_bpf *skel;
-	struct bpf_link *links[7];
+	struct egress_bpf *skel; /* private instance; NULL when shared */
+	struct bpf_link *links[N_PROGS];
+	int sessions_fd, allowlists_fd, rings_fd; /* the instance's maps */
+	int ring_fd;				  /* this session's ring buffer */
+	int cgroup_fd;				  /* the session cgroup */
+	uint64_t id;				  /* its cgroup id, the key of every map */
+	bool shared, registered;
 	struct ring_buffer *rb;
 	void (*cb)(const EgressEvent *ev, void *userdata);
 	void *userdata;
@@ -617,7 +641,9 @@ bool egress_supported(void)
 	return true;
 }
 
-static struct egress_bpf *skel_open(unsigned flags, size_t n_rules, int *ret_r)
+/* private_id != 0: a private instance for that session cgroup (every map
+ * holds one session); 0: the shared instance for a kdc.slice at slice_level. */
+static struct egress_bpf *skel_open(uint64_t private_id, unsigned slice_level, int *ret_r)
 {
 	struct egress_bpf *skel;
 	int r;
@@ -629,8 +655,16 @@ static struct egress_bpf *skel_open(unsigned flags, size_t n_rules, int *ret_r)
 		*ret_r = negative_errno();
 		return NULL;
 	}
-	skel->rodata->cfg_flags = (flags & EGRESS_DENY_ALL) ? EGRESS_CFG_DENY_ALL : 0;
-	r = bpf_map__set_max_entries(skel->maps.allow, (uint32_t) MAX(n_rules, (size_t) 1));
+	skel->rodata->cfg_private_id = private_id;
+	skel->rodata->cfg_slice_level = slice_level;
+	r = 0;
+	if (private_id) {
+		r = bpf_map__set_max_entries(skel->maps.sessions, 1);
+		if (r >= 0)
+			r = bpf_map__set_max_entries(skel->maps.allowlists, 1);
+		if (r >= 0)
+			r = bpf_map__set_max_entries(skel->maps.rings, 1);
+	}
 	if (r >= 0)
 		r = egress_bpf__load(skel);
 	if (r < 0) {
@@ -647,7 +681,7 @@ int egress_probe(char **ret_why)
 	char *why;
 	int r = 0, k = -1;
 
-	skel = skel_open(0, 1, &r);
+	skel = skel_open(1, 0, &r);
 	if (skel) {
 		egress_bpf__destroy(skel);
 		return 0;
@@ -706,6 +740,195 @@ static int handle_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+/* ---- cgroups, by id ----------------------------------------------------- */
+
+#define FILEID_KERNFS 0xfe /* <linux/exportfs.h>, not UAPI: the handle of a cgroup2 directory */
+
+typedef struct CgroupHandle {
+	struct file_handle fh;
+	uint64_t id;
+} CgroupHandle;
+
+/* The cgroup id of a cgroup2 directory: what bpf_get_current_cgroup_id()
+ * says for the processes inside it. */
+static int cgroup_id_of(int fd, uint64_t *ret)
+{
+	CgroupHandle h = {.fh.handle_bytes = sizeof(uint64_t)};
+	int mnt_id;
+
+	if (name_to_handle_at(fd, "", &h.fh, &mnt_id, AT_EMPTY_PATH) < 0)
+		return negative_errno();
+	if (h.fh.handle_type != FILEID_KERNFS || h.fh.handle_bytes != sizeof(uint64_t))
+		return -EMEDIUMTYPE;
+	memcpy(ret, h.fh.f_handle, sizeof(uint64_t));
+	return 0;
+}
+
+/* 1 when the cgroup with this id still exists, 0 when it is gone (cgroup
+ * ids are never reused), else -errno. mount_fd: any fd on the cgroup2 mount. */
+static int cgroup_id_exists(int mount_fd, uint64_t id)
+{
+	CgroupHandle h = {.fh.handle_bytes = sizeof(uint64_t), .fh.handle_type = FILEID_KERNFS};
+	int fd;
+
+	memcpy(h.fh.f_handle, &id, sizeof(id));
+	fd = open_by_handle_at(mount_fd, &h.fh, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		(void) close(fd);
+		return 1;
+	}
+	return errno == ESTALE || errno == ENOENT ? 0 : negative_errno();
+}
+
+/* The level of a cgroup directory below the cgroup2 root (root = 0): what
+ * bpf_get_current_ancestor_cgroup_id() counts. -EXDEV when the mount's root
+ * is not the hierarchy's root (a cgroup namespace's mount). */
+static int cgroup_level_of(int fd, unsigned *ret)
+{
+	_cleanup_close_ int cur = openat(fd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	unsigned level = 0;
+
+	if (cur < 0)
+		return negative_errno();
+	for (;;) {
+		struct stat self, up;
+		int next;
+
+		if (fstat(cur, &self) < 0 || fstatat(cur, "..", &up, 0) < 0)
+			return negative_errno();
+		if (up.st_dev != self.st_dev || self.st_ino == up.st_ino)
+			break; /* the mount's root */
+		if (++level > 4096)
+			return -ELOOP;
+		next = openat(cur, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (next < 0)
+			return negative_errno();
+		(void) close(cur);
+		cur = next;
+	}
+	{
+		uint64_t root_id;
+		int r = cgroup_id_of(cur, &root_id);
+		if (r < 0)
+			return r;
+		if (root_id != 1) /* the root cgroup's id */
+			return -EXDEV;
+	}
+	*ret = level;
+	return 0;
+}
+
+/* Whether the cgroup still holds processes ("populated 1" in cgroup.events);
+ * a removed cgroup holds none. When unsure, populated. */
+static bool cgroup_populated(int fd, uint64_t id)
+{
+	uint64_t v = 1;
+
+	if (read_keyed_u64_at(fd, "cgroup.events", "populated", &v) < 0)
+		return cgroup_id_exists(fd, id) != 0;
+	return v != 0;
+}
+
+/* ---- a session in an instance's maps ------------------------------------ */
+
+/* Writes the session's flags on every CPU (and zeroes its counters). */
+static int session_write(int sessions_fd, uint64_t id, uint32_t flags, uint64_t map_flags)
+{
+	int n_cpus = libbpf_num_possible_cpus();
+	_cleanup_free_ struct egress_session *v = NULL;
+
+	if (n_cpus <= 0)
+		return n_cpus < 0 ? n_cpus : -EIO;
+	v = calloc((size_t) n_cpus, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (int i = 0; i < n_cpus; i++)
+		v[i].flags = flags;
+	if (bpf_map_update_elem(sessions_fd, &id, v, map_flags) < 0)
+		return negative_errno();
+	return 0;
+}
+
+static void session_forget(int sessions_fd, int allowlists_fd, int rings_fd, uint64_t id)
+{
+	/* The reverse order of session_register(): rings last, so that the
+	 * sweep (which walks rings) sees every half-removed session. */
+	(void) bpf_map_delete_elem(sessions_fd, &id);
+	(void) bpf_map_delete_elem(allowlists_fd, &id);
+	(void) bpf_map_delete_elem(rings_fd, &id);
+}
+
+/* Forgets the sessions whose cgroup no longer exists: left by a kdc-run that
+ * was killed before it could unregister. Cheap: the maps hold the live
+ * sessions only. */
+static void sweep(int mount_fd, int sessions_fd, int allowlists_fd, int rings_fd)
+{
+	uint64_t key, next, gone[64];
+	size_t n = 0;
+	void *prev = NULL;
+
+	while (n < ARRAY_SIZE(gone) && bpf_map_get_next_key(rings_fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (cgroup_id_exists(mount_fd, key) == 0)
+			gone[n++] = key;
+	}
+	for (size_t i = 0; i < n; i++)
+		session_forget(sessions_fd, allowlists_fd, rings_fd, gone[i]);
+}
+
+/* Enters the session into the instance's maps: its ring buffer, then its
+ * allowlist (filled, then frozen: from here on nobody, not even this
+ * process, can change it), then its flags; the programs see nothing of it
+ * before the last step. */
+static int session_register(Egress *e, const EgressPlan *p, unsigned flags)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, trie_opts, .map_flags = BPF_F_NO_PREALLOC);
+	_cleanup_close_ int trie_fd = -EBADF;
+	bool deny_all = flags & EGRESS_DENY_ALL;
+	int r;
+
+	e->ring_fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "kdc_ring", 0, 0, EGRESS_RINGBUF_SIZE, NULL);
+	if (e->ring_fd < 0)
+		return negative_errno();
+	if (bpf_map_update_elem(e->rings_fd, &e->id, &e->ring_fd, BPF_ANY) < 0)
+		return negative_errno();
+	e->registered = true;
+
+	if (!deny_all) {
+		trie_fd =
+		    bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "kdc_allow", sizeof(struct egress_key),
+				   sizeof(struct egress_value), (uint32_t) MAX(p->n_rules, (size_t) 1), &trie_opts);
+		if (trie_fd < 0)
+			return negative_errno();
+		for (size_t i = 0; i < p->n_rules; i++) {
+			struct egress_key k;
+			struct egress_value v = {.rule = (uint32_t) i};
+
+			if (p->rules[i].flags & EGRESS_OPENS_LOOPBACK)
+				v.flags |= EGRESS_RULE_LOOPBACK;
+			if (p->rules[i].flags & EGRESS_OPENS_METADATA)
+				v.flags |= EGRESS_RULE_METADATA;
+			rule_key(&p->rules[i], &k);
+			if (bpf_map_update_elem(trie_fd, &k, &v, BPF_ANY) < 0)
+				return negative_errno();
+		}
+		if (bpf_map_freeze(trie_fd) < 0)
+			return negative_errno();
+		if (bpf_map_update_elem(e->allowlists_fd, &e->id, &trie_fd, BPF_ANY) < 0)
+			return negative_errno();
+	}
+
+	r = session_write(e->sessions_fd, e->id, deny_all ? EGRESS_SESSION_DENY_ALL : 0, BPF_ANY);
+	if (r < 0)
+		return r;
+
+	e->rb = ring_buffer__new(e->ring_fd, handle_event, e, NULL);
+	if (!e->rb)
+		return negative_errno();
+	return 0;
+}
+
 void egress_free(Egress *e)
 {
 	if (!e)
@@ -713,51 +936,63 @@ void egress_free(Egress *e)
 	ring_buffer__free(e->rb);
 	for (size_t i = 0; i < ARRAY_SIZE(e->links); i++)
 		(void) bpf_link__destroy(e->links[i]);
+	if (e->registered && e->shared) {
+		/* Closed first: if anything of the box is still alive it can
+		 * send nothing from here on. The entry goes when the cgroup is
+		 * empty (as it is once the box's pid 1 is reaped), else the
+		 * sweep removes it with the cgroup. */
+		(void) session_write(e->sessions_fd, e->id, EGRESS_SESSION_CLOSED, BPF_EXIST);
+		if (!cgroup_populated(e->cgroup_fd, e->id))
+			session_forget(e->sessions_fd, e->allowlists_fd, e->rings_fd, e->id);
+	}
 	egress_bpf__destroy(e->skel);
+	safe_close(e->sessions_fd);
+	safe_close(e->allowlists_fd);
+	safe_close(e->rings_fd);
+	safe_close(e->ring_fd);
+	safe_close(e->cgroup_fd);
 	free(e);
 }
 
-int egress_attach(const EgressPlan *p, int cgroup_fd, unsigned flags, Egress **ret)
+static Egress *egress_new(void)
+{
+	Egress *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return NULL;
+	e->sessions_fd = e->allowlists_fd = e->rings_fd = e->ring_fd = e->cgroup_fd = -EBADF;
+	return e;
+}
+
+/* The private instance: loaded for this session alone, attached to its
+ * cgroup through fd-owned links (gone with egress_free or the process). */
+static int attach_private(const EgressPlan *p, int cgroup_fd, unsigned flags, Egress **ret)
 {
 	_cleanup_egress_free_ Egress *e = NULL;
-	struct bpf_program *progs[7];
-	int map_fd, r;
+	struct bpf_program *progs[N_PROGS];
+	int r;
 
-	if (cgroup_fd < 0)
-		return -EBADF;
-	if (p->n_rules > MAX_RULES)
-		return -E2BIG;
-
-	e = calloc(1, sizeof(*e));
+	e = egress_new();
 	if (!e)
 		return -ENOMEM;
-	e->skel = skel_open(flags, p->n_rules, &r);
+	e->cgroup_fd = fcntl(cgroup_fd, F_DUPFD_CLOEXEC, 3);
+	if (e->cgroup_fd < 0)
+		return negative_errno();
+	r = cgroup_id_of(cgroup_fd, &e->id);
+	if (r < 0)
+		return r;
+	e->skel = skel_open(e->id, 0, &r);
 	if (!e->skel)
 		return r;
-
-	/* Fill the allowlist, then freeze it: from here on nobody, not even
-	 * this process, can change it. */
-	map_fd = bpf_map__fd(e->skel->maps.allow);
-	for (size_t i = 0; i < p->n_rules; i++) {
-		struct egress_key k;
-		struct egress_value v = {.rule = (uint32_t) i};
-
-		if (p->rules[i].flags & EGRESS_OPENS_LOOPBACK)
-			v.flags |= EGRESS_RULE_LOOPBACK;
-		if (p->rules[i].flags & EGRESS_OPENS_METADATA)
-			v.flags |= EGRESS_RULE_METADATA;
-		rule_key(&p->rules[i], &k);
-		if (bpf_map_update_elem(map_fd, &k, &v, BPF_ANY) < 0)
-			return negative_errno();
-	}
-	if (bpf_map_freeze(map_fd) < 0)
+	e->sessions_fd = fcntl(bpf_map__fd(e->skel->maps.sessions), F_DUPFD_CLOEXEC, 3);
+	e->allowlists_fd = fcntl(bpf_map__fd(e->skel->maps.allowlists), F_DUPFD_CLOEXEC, 3);
+	e->rings_fd = fcntl(bpf_map__fd(e->skel->maps.rings), F_DUPFD_CLOEXEC, 3);
+	if (e->sessions_fd < 0 || e->allowlists_fd < 0 || e->rings_fd < 0)
 		return negative_errno();
+	r = session_register(e, p, flags);
+	if (r < 0)
+		return r;
 
-	e->rb = ring_buffer__new(bpf_map__fd(e->skel->maps.events), handle_event, e, NULL);
-	if (!e->rb)
-		return negative_errno();
-
-	/* The packet wall first, so that nothing slips between two hooks. */
 	progs[0] = e->skel->progs.egress_skb;
 	progs[1] = e->skel->progs.connect4;
 	progs[2] = e->skel->progs.connect6;
@@ -773,6 +1008,361 @@ int egress_attach(const EgressPlan *p, int cgroup_fd, unsigned flags, Egress **r
 
 	*ret = TAKE_PTR(e);
 	return 0;
+}
+
+int egress_attach(const EgressPlan *p, int cgroup_fd, unsigned flags, Egress **ret)
+{
+	if (cgroup_fd < 0)
+		return -EBADF;
+	if (p->n_rules > MAX_RULES)
+		return -E2BIG;
+	return attach_private(p, cgroup_fd, flags, ret);
+}
+
+/* ---- the shared instance on kdc.slice ----------------------------------- */
+
+/* The identity of this build's programs: a hash (FNV-1a) of the BPF object
+ * the skeleton embeds. An instance installed by another build is left alone. */
+static uint64_t build_id(void)
+{
+	static uint64_t id = 0;
+	const uint8_t *b;
+	size_t n;
+
+	if (id)
+		return id;
+	b = egress_bpf__elf_bytes(&n);
+	id = UINT64_C(0xcbf29ce484222325);
+	for (size_t i = 0; i < n; i++)
+		id = (id ^ b[i]) * UINT64_C(0x100000001b3);
+	id ^= EGRESS_MAX_SESSIONS; /* never 0 */
+	return id ?: 1;
+}
+
+typedef struct Instance {
+	int sessions_fd, allowlists_fd, rings_fd, meta_fd;
+	uint32_t meta_id;    /* the meta map's id: names the instance */
+	uint32_t prog_id;    /* its egress_skb program */
+	bool ours, complete; /* installed by this build; every program attached */
+} Instance;
+
+static void instance_done(Instance *in)
+{
+	in->sessions_fd = safe_close(in->sessions_fd);
+	in->allowlists_fd = safe_close(in->allowlists_fd);
+	in->rings_fd = safe_close(in->rings_fd);
+	in->meta_fd = safe_close(in->meta_fd);
+}
+
+#define INSTANCE_INIT                                                                                 \
+	{                                                                                             \
+		.sessions_fd = -EBADF, .allowlists_fd = -EBADF, .rings_fd = -EBADF, .meta_fd = -EBADF \
+	}
+
+/* Reads one program attached to the slice: is it our egress_skb, and of
+ * which build? Fills *in with the maps' fds. 0 if not a kdc egress_skb. */
+static int instance_read(uint32_t prog_id, Instance *in)
+{
+	_cleanup_close_ int prog_fd = bpf_prog_get_fd_by_id(prog_id);
+	struct bpf_prog_info info = {};
+	uint32_t map_ids[8] = {}, len = sizeof(info);
+	struct egress_meta m = {};
+	uint32_t zero = 0;
+
+	if (prog_fd < 0)
+		return errno == ENOENT ? 0 : negative_errno();
+	info.nr_map_ids = ARRAY_SIZE(map_ids);
+	info.map_ids = (uint64_t) (uintptr_t) map_ids;
+	if (bpf_obj_get_info_by_fd(prog_fd, &info, &len) < 0)
+		return negative_errno();
+	if (!streq(info.name, "egress_skb") || info.type != BPF_PROG_TYPE_CGROUP_SKB)
+		return 0;
+	for (uint32_t i = 0; i < MIN(info.nr_map_ids, (uint32_t) ARRAY_SIZE(map_ids)); i++) {
+		struct bpf_map_info mi = {};
+		uint32_t mlen = sizeof(mi);
+		int fd = bpf_map_get_fd_by_id(map_ids[i]), *slot = NULL;
+
+		if (fd < 0)
+			continue;
+		if (bpf_obj_get_info_by_fd(fd, &mi, &mlen) >= 0) {
+			if (streq(mi.name, "sessions") && mi.type == BPF_MAP_TYPE_PERCPU_HASH &&
+			    mi.value_size == sizeof(struct egress_session))
+				slot = &in->sessions_fd;
+			else if (streq(mi.name, "allowlists") && mi.type == BPF_MAP_TYPE_HASH_OF_MAPS)
+				slot = &in->allowlists_fd;
+			else if (streq(mi.name, "rings") && mi.type == BPF_MAP_TYPE_HASH_OF_MAPS)
+				slot = &in->rings_fd;
+			else if (streq(mi.name, "meta") && mi.type == BPF_MAP_TYPE_ARRAY &&
+				 mi.value_size == sizeof(struct egress_meta)) {
+				slot = &in->meta_fd;
+				in->meta_id = mi.id;
+			}
+		}
+		if (slot && *slot < 0)
+			*slot = fd;
+		else
+			(void) close(fd);
+	}
+	if (in->sessions_fd < 0 || in->allowlists_fd < 0 || in->rings_fd < 0 || in->meta_fd < 0 ||
+	    bpf_map_lookup_elem(in->meta_fd, &zero, &m) < 0) {
+		instance_done(in);
+		return 0;
+	}
+	in->prog_id = prog_id;
+	in->ours = m.build == build_id();
+	in->complete = m.complete == EGRESS_META_COMPLETE;
+	return 1;
+}
+
+/* Finds this build's complete instance on the slice: 1 and *ret, or 0. With
+ * ret_incomplete, the meta map id of an incomplete instance of this build
+ * (an installer that died half-way) is reported too. */
+static int instance_find(int slice_fd, Instance *ret, uint32_t *ret_incomplete)
+{
+	uint32_t ids[64], n = ARRAY_SIZE(ids), attach_flags = 0;
+	int r;
+
+	if (bpf_prog_query(slice_fd, BPF_CGROUP_INET_EGRESS, 0, &attach_flags, ids, &n) < 0)
+		return negative_errno();
+	for (uint32_t i = 0; i < MIN(n, (uint32_t) ARRAY_SIZE(ids)); i++) {
+		Instance in = INSTANCE_INIT;
+
+		r = instance_read(ids[i], &in);
+		if (r < 0)
+			return r;
+		if (r == 0)
+			continue;
+		if (in.ours && in.complete) {
+			*ret = in;
+			return 1;
+		}
+		if (in.ours && ret_incomplete)
+			*ret_incomplete = in.meta_id;
+		instance_done(&in);
+	}
+	return 0;
+}
+
+static const enum bpf_attach_type attach_types[N_PROGS] = {
+    BPF_CGROUP_INET_EGRESS,  BPF_CGROUP_INET4_CONNECT, BPF_CGROUP_INET6_CONNECT, BPF_CGROUP_UDP4_SENDMSG,
+    BPF_CGROUP_UDP6_SENDMSG, BPF_CGROUP_INET4_BIND,    BPF_CGROUP_INET6_BIND,
+};
+
+/* Detaches every program of the slice that uses the map meta_id. */
+static void instance_detach(int slice_fd, uint32_t meta_id)
+{
+	for (size_t t = 0; t < N_PROGS; t++) {
+		uint32_t ids[64], n = ARRAY_SIZE(ids), attach_flags = 0;
+
+		if (bpf_prog_query(slice_fd, attach_types[t], 0, &attach_flags, ids, &n) < 0)
+			continue;
+		for (uint32_t i = 0; i < MIN(n, (uint32_t) ARRAY_SIZE(ids)); i++) {
+			_cleanup_close_ int fd = bpf_prog_get_fd_by_id(ids[i]);
+			struct bpf_prog_info info = {};
+			uint32_t map_ids[8] = {}, len = sizeof(info);
+
+			if (fd < 0)
+				continue;
+			info.nr_map_ids = ARRAY_SIZE(map_ids);
+			info.map_ids = (uint64_t) (uintptr_t) map_ids;
+			if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+				continue;
+			for (uint32_t j = 0; j < MIN(info.nr_map_ids, (uint32_t) ARRAY_SIZE(map_ids)); j++)
+				if (map_ids[j] == meta_id) {
+					(void) bpf_prog_detach2(fd, slice_fd, attach_types[t]);
+					break;
+				}
+		}
+	}
+}
+
+/* Loads the shared instance and attaches it to the slice with
+ * BPF_F_ALLOW_MULTI through the legacy attach: it stays attached after this
+ * process exits, until kdc.slice is removed. Called under the slice lock. */
+static int instance_install(int slice_fd)
+{
+	struct egress_bpf *skel;
+	struct bpf_program *progs[N_PROGS];
+	struct egress_meta m = {.build = build_id()};
+	uint32_t zero = 0;
+	unsigned level;
+	size_t i;
+	int r;
+
+	r = cgroup_level_of(slice_fd, &level);
+	if (r < 0)
+		return r;
+	skel = skel_open(0, level, &r);
+	if (!skel)
+		return r;
+	/* No program reads meta: bind it to egress_skb so that it lives as long
+	 * as the program and is listed among its maps. */
+	if (bpf_prog_bind_map(bpf_program__fd(skel->progs.egress_skb), bpf_map__fd(skel->maps.meta), NULL) < 0 ||
+	    bpf_map_update_elem(bpf_map__fd(skel->maps.meta), &zero, &m, BPF_ANY) < 0) {
+		r = negative_errno();
+		goto out;
+	}
+	progs[0] = skel->progs.egress_skb;
+	progs[1] = skel->progs.connect4;
+	progs[2] = skel->progs.connect6;
+	progs[3] = skel->progs.sendmsg4;
+	progs[4] = skel->progs.sendmsg6;
+	progs[5] = skel->progs.bind4;
+	progs[6] = skel->progs.bind6;
+	for (i = 0; i < N_PROGS; i++)
+		if (bpf_prog_attach(bpf_program__fd(progs[i]), slice_fd, attach_types[i], BPF_F_ALLOW_MULTI) < 0) {
+			r = negative_errno();
+			while (i-- > 0)
+				(void) bpf_prog_detach2(bpf_program__fd(progs[i]), slice_fd, attach_types[i]);
+			goto out;
+		}
+	m.complete = EGRESS_META_COMPLETE;
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.meta), &zero, &m, BPF_ANY) < 0) {
+		r = negative_errno();
+		for (i = 0; i < N_PROGS; i++)
+			(void) bpf_prog_detach2(bpf_program__fd(progs[i]), slice_fd, attach_types[i]);
+		goto out;
+	}
+	/* cgroup.c keeps a kdc.slice that carries this mark when it empties. */
+	(void) fsetxattr(slice_fd, EGRESS_SLICE_XATTR, "1", 1, 0);
+	r = 0;
+out:
+	egress_bpf__destroy(skel);
+	return r;
+}
+
+/* This build's instance on the slice, installed if missing. */
+static int instance_get(int slice_fd, Instance *ret)
+{
+	_cleanup_close_ int lock_fd = -EBADF;
+	uint32_t incomplete = 0;
+	int r;
+
+	r = instance_find(slice_fd, ret, NULL);
+	if (r != 0)
+		return r < 0 ? r : 0;
+
+	/* Two first runs must not both install: one at a time, and look again. */
+	lock_fd = openat(slice_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (lock_fd < 0)
+		return negative_errno();
+	if (flock(lock_fd, LOCK_EX) < 0)
+		return negative_errno();
+	r = instance_find(slice_fd, ret, &incomplete);
+	if (r != 0)
+		return r < 0 ? r : 0;
+	if (incomplete)
+		instance_detach(slice_fd, incomplete);
+	r = instance_install(slice_fd);
+	if (r < 0)
+		return r;
+	r = instance_find(slice_fd, ret, NULL);
+	if (r == 0)
+		return -ENOENT;
+	return r < 0 ? r : 0;
+}
+
+/* KDC_EGRESS_SHARED=0 makes egress_attach_session() use the private path:
+ * for the tests of that fallback only, not a user setting. */
+static bool shared_enabled(void)
+{
+	const char *v = secure_getenv("KDC_EGRESS_SHARED");
+	return !v || !streq(v, "0");
+}
+
+static int attach_shared(const EgressPlan *p, int slice_fd, int cgroup_fd, unsigned flags, Egress **ret)
+{
+	_cleanup_egress_free_ Egress *e = NULL;
+	Instance in = INSTANCE_INIT;
+	int r;
+
+	libbpf_quiet();
+	e = egress_new();
+	if (!e)
+		return -ENOMEM;
+	e->shared = true;
+	e->cgroup_fd = fcntl(cgroup_fd, F_DUPFD_CLOEXEC, 3);
+	if (e->cgroup_fd < 0)
+		return negative_errno();
+	r = cgroup_id_of(cgroup_fd, &e->id);
+	if (r < 0)
+		return r;
+	r = instance_get(slice_fd, &in);
+	if (r < 0)
+		return r;
+	e->sessions_fd = in.sessions_fd;
+	e->allowlists_fd = in.allowlists_fd;
+	e->rings_fd = in.rings_fd;
+	safe_close(in.meta_fd);
+
+	sweep(slice_fd, e->sessions_fd, e->allowlists_fd, e->rings_fd);
+	r = session_register(e, p, flags);
+	if (r < 0) {
+		/* nothing of the box runs yet: forget it at once */
+		session_forget(e->sessions_fd, e->allowlists_fd, e->rings_fd, e->id);
+		e->registered = false;
+		return r;
+	}
+	*ret = TAKE_PTR(e);
+	return 0;
+}
+
+int egress_attach_session(const EgressPlan *p, int slice_fd, int cgroup_fd, unsigned flags, Egress **ret)
+{
+	int r;
+
+	if (cgroup_fd < 0)
+		return -EBADF;
+	if (p->n_rules > MAX_RULES)
+		return -E2BIG;
+	if (slice_fd >= 0 && shared_enabled()) {
+		r = attach_shared(p, slice_fd, cgroup_fd, flags, ret);
+		if (r >= 0)
+			return 1;
+	}
+	r = attach_private(p, cgroup_fd, flags, ret);
+	return r < 0 ? r : 0;
+}
+
+int egress_shared_status(int slice_fd, char **ret_desc)
+{
+	Instance in = INSTANCE_INIT;
+	uint32_t incomplete = 0;
+	uint64_t key, next;
+	void *prev = NULL;
+	unsigned n = 0;
+	char *desc;
+	int r;
+
+	libbpf_quiet();
+	r = instance_find(slice_fd, &in, &incomplete);
+	if (r < 0)
+		return r;
+	if (r == 0) {
+		if (ret_desc &&
+		    asprintf(ret_desc, "%s",
+			     incomplete ? "half-installed (the next run replaces them)" : "not installed") < 0)
+			return -ENOMEM;
+		return 0;
+	}
+	while (bpf_map_get_next_key(in.sessions_fd, prev, &next) == 0 && n < EGRESS_MAX_SESSIONS) {
+		key = next;
+		prev = &key;
+		n++;
+	}
+	instance_done(&in);
+	if (ret_desc) {
+		if (asprintf(&desc, "installed (program id %u), %u session%s registered", in.prog_id, n,
+			     n == 1 ? "" : "s") < 0)
+			return -ENOMEM;
+		*ret_desc = desc;
+	}
+	return 1;
+}
+
+bool egress_is_shared(Egress *e)
+{
+	return e && e->shared;
 }
 
 int egress_event_fd(Egress *e)
@@ -795,49 +1385,52 @@ int egress_consume(Egress *e, void (*cb)(const EgressEvent *ev, void *userdata),
 	return (int) e->n_consumed;
 }
 
-static int stat_sum(Egress *e, uint32_t slot, uint64_t *ret)
+static int stat_sums(Egress *e, uint64_t sums[_EGRESS_STAT_MAX])
 {
 	int n_cpus = libbpf_num_possible_cpus();
-	_cleanup_free_ uint64_t *v = NULL;
-	uint64_t sum = 0;
+	_cleanup_free_ struct egress_session *v = NULL;
 
 	if (n_cpus <= 0)
 		return n_cpus < 0 ? n_cpus : -EIO;
 	v = calloc((size_t) n_cpus, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
-	if (bpf_map_lookup_elem(bpf_map__fd(e->skel->maps.stats), &slot, v) < 0)
+	if (bpf_map_lookup_elem(e->sessions_fd, &e->id, v) < 0)
 		return negative_errno();
+	memset(sums, 0, sizeof(uint64_t) * _EGRESS_STAT_MAX);
 	for (int i = 0; i < n_cpus; i++)
-		sum += v[i];
-	*ret = sum;
+		for (size_t k = 0; k < _EGRESS_STAT_MAX; k++)
+			sums[k] += v[i].stats[k];
 	return 0;
 }
 
 int egress_stats(Egress *e, uint64_t *ret_bytes, uint64_t *ret_allowed, uint64_t *ret_denied)
 {
-	uint64_t b, a, d;
+	uint64_t s[_EGRESS_STAT_MAX];
 	int r;
 
-	r = stat_sum(e, EGRESS_STAT_BYTES, &b);
-	if (r >= 0)
-		r = stat_sum(e, EGRESS_STAT_ALLOWED, &a);
-	if (r >= 0)
-		r = stat_sum(e, EGRESS_STAT_DENIED, &d);
+	r = stat_sums(e, s);
 	if (r < 0)
 		return r;
 	if (ret_bytes)
-		*ret_bytes = b;
+		*ret_bytes = s[EGRESS_STAT_BYTES];
 	if (ret_allowed)
-		*ret_allowed = a;
+		*ret_allowed = s[EGRESS_STAT_ALLOWED];
 	if (ret_denied)
-		*ret_denied = d;
+		*ret_denied = s[EGRESS_STAT_DENIED];
 	return 0;
 }
 
 int egress_lost(Egress *e, uint64_t *ret_lost)
 {
-	return stat_sum(e, EGRESS_STAT_LOST, ret_lost);
+	uint64_t s[_EGRESS_STAT_MAX];
+	int r;
+
+	r = stat_sums(e, s);
+	if (r < 0)
+		return r;
+	*ret_lost = s[EGRESS_STAT_LOST];
+	return 0;
 }
 
 #else /* !HAVE_BPF: the feature refuses, so that filtered mode fails closed. */
@@ -866,6 +1459,21 @@ int egress_probe(char **ret_why)
 int egress_attach(const EgressPlan *p, int cgroup_fd, unsigned flags, Egress **ret)
 {
 	return -EOPNOTSUPP;
+}
+
+int egress_attach_session(const EgressPlan *p, int slice_fd, int cgroup_fd, unsigned flags, Egress **ret)
+{
+	return -EOPNOTSUPP;
+}
+
+int egress_shared_status(int slice_fd, char **ret_desc)
+{
+	return -EOPNOTSUPP;
+}
+
+bool egress_is_shared(Egress *e)
+{
+	return false;
 }
 
 int egress_event_fd(Egress *e)

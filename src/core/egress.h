@@ -102,10 +102,58 @@ int egress_probe(char **ret_why);
 
 typedef struct Egress Egress;
 
-/* Loads the programs with the plan's allowlist (frozen after filling) and
- * attaches them to the cgroup directory cgroup_fd through fd-owned links;
- * they stay attached until egress_free() or until the process exits. */
+/* The private path: loads the programs for this session alone, with the
+ * plan's allowlist (frozen after filling), and attaches them to the cgroup
+ * directory cgroup_fd through fd-owned links; they stay attached until
+ * egress_free() or until the process exits. Costs milliseconds (load,
+ * verify, JIT, and the kernel's first attach of each hook type). */
 int egress_attach(const EgressPlan *p, int cgroup_fd, unsigned flags, Egress **ret);
+
+/* The shared path. One instance of the programs, loaded once and attached
+ * once (legacy attach, BPF_F_ALLOW_MULTI) to slice_fd, the system kdc.slice
+ * (<cgroup2 mount>/kdc.slice): it stays attached between runs, until
+ * kdc.slice is removed. A later run finds it with BPF_PROG_QUERY on the
+ * slice (program "egress_skb" whose "meta" map names this build, see
+ * egress.c) and reaches its maps by id. A session is then a handful of map
+ * updates keyed by the session cgroup's id: its flags and counters, its
+ * allowlist (a per-session LPM trie, frozen) and its ring buffer (a
+ * per-session RINGBUF, read by this session's caller alone). Installation
+ * is serialised by flock() on the slice directory. Before registering,
+ * entries whose cgroup no longer exists (a kdc-run killed before it could
+ * unregister) are swept. egress_free() closes the entry and removes it once
+ * the cgroup is empty.
+ *
+ * The rule for a cgroup below kdc.slice without an entry: the shared
+ * programs abstain (allow, count and report nothing), so that instances of
+ * two builds attached side by side after an upgrade, and private instances
+ * (the fallback), each decide for their own sessions only. It opens no hole
+ * because every session cgroup gets its wall before anything of the agent
+ * runs: kdc-run starts the agent only after this function returned (the
+ * entry exists, or private programs are attached to the session cgroup
+ * itself), and the entry is removed only after the box's pid 1 is reaped
+ * and the cgroup is empty; a cgroup still populated keeps a closed entry
+ * (everything denied) until it is gone. Tenant levels and kdc.slice hold no
+ * processes of kdc's.
+ *
+ * Falls back to the private path when the shared one cannot be used
+ * (slice_fd < 0, an instance that cannot be installed or found, full maps,
+ * the slice below a cgroup namespace's root). Returns 1 when shared, 0 when
+ * private, or -errno. The environment variable KDC_EGRESS_SHARED=0 forces
+ * the private path: for the tests of the fallback only. */
+int egress_attach_session(const EgressPlan *p, int slice_fd, int cgroup_fd, unsigned flags, Egress **ret);
+
+/* Whether the shared programs of this build are attached to slice_fd: 1
+ * (*ret_desc "installed (program id N), M sessions registered"), 0 (not
+ * installed, or half-installed), or -errno. For kdc-run doctor. */
+int egress_shared_status(int slice_fd, char **ret_desc);
+
+/* The session uses the shared programs. */
+bool egress_is_shared(Egress *e);
+
+/* The extended attribute the installer sets on kdc.slice: cgroup.c does not
+ * remove a kdc.slice that carries it when the last session ends (removing
+ * kdc.slice would detach the shared programs). */
+#define EGRESS_SLICE_XATTR "user.kdc.keep"
 
 /* The ring buffer's pollable (epoll) fd. A denial makes it readable at once;
  * allowed decisions do not wake the reader (a wakeup would add microseconds
@@ -137,7 +185,8 @@ int egress_lost(Egress *e, uint64_t *ret_lost);
 /* Formats an event as one line: "deny connect4 tcp 169.254.169.254:80 metadata pid 1234". */
 int egress_event_format(const EgressEvent *ev, char **ret);
 
-/* Detaches (the links are fd-owned) and frees. Accepts NULL. */
+/* Detaches (private: the links are fd-owned) or unregisters (shared), and
+ * frees. Call it after the box's pid 1 is reaped. Accepts NULL. */
 void egress_free(Egress *e);
 static inline void egress_freep(Egress **e)
 {

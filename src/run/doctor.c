@@ -109,7 +109,7 @@ static void check_cgroup(Check *c, CgroupProbe *probe)
 
 static void check_bpf(Check *c)
 {
-	_cleanup_free_ char *why = NULL;
+	_cleanup_free_ char *why = NULL, *mnt = NULL, *slice = NULL, *shared = NULL;
 	int r;
 
 	if (!egress_supported()) {
@@ -119,10 +119,23 @@ static void check_bpf(Check *c)
 		return;
 	}
 	r = egress_probe(&why);
-	if (r < 0)
+	if (r < 0) {
 		check_set(c, "bpf", false, "%s", why ? why : strerror(-r));
-	else
-		check_set(c, "bpf", true, "the egress programs load: 'filtered' networking is available");
+		return;
+	}
+	/* The shared programs stay attached to the system kdc.slice between
+	 * runs (src/core/egress.h); the first root run installs them. */
+	if (cgroup_find_mount(&mnt) >= 0 && asprintf(&slice, "%s/kdc.slice", mnt) >= 0) {
+		_cleanup_close_ int fd = open(slice, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0 || egress_shared_status(fd, &shared) < 0) {
+			free(shared);
+			shared = strdup("not installed (the first run as root installs them)");
+		}
+	}
+	check_set(c, "bpf", true,
+		  "the egress programs load: 'filtered' networking is available; shared egress "
+		  "programs on %s: %s",
+		  slice ? slice : "kdc.slice", shared ? shared : "unknown");
 }
 
 static void check_landlock(Check *c)

@@ -219,7 +219,13 @@ static int setup_egress(Session *s)
 {
 	const Plan *p = s->plan;
 	_cleanup_free_ char *why = NULL, *bad = NULL;
+	_cleanup_close_ int slice_fd = -EBADF;
 	int r;
+
+	/* The system kdc.slice carries the shared programs (egress.h); any
+	 * other placement loads them for this session alone. */
+	if (s->cgroup)
+		slice_fd = cgroup_session_open_slice(s->cgroup);
 
 	if (p->net == NET_FILTERED) {
 		r = egress_plan_parse(p->allow, &s->egress_plan, &bad);
@@ -228,19 +234,20 @@ static int setup_egress(Session *s)
 		if (!s->cgroup)
 			return log_error("cannot use network mode 'filtered' without a session cgroup to attach the "
 					 "egress programs to; run as root or through the system supervisor");
-		r = egress_attach(&s->egress_plan, cgroup_session_fd(s->cgroup), 0, &s->egress);
+		r = egress_attach_session(&s->egress_plan, slice_fd, cgroup_session_fd(s->cgroup), 0, &s->egress);
 		if (r < 0) {
 			/* the probe loads the programs again: only to explain */
 			(void) egress_probe(&why);
 			return log_error("cannot use network mode 'filtered': %s", why ? why : strerror(-r));
 		}
+		log_debug("egress programs: %s", r > 0 ? "shared, on kdc.slice" : "this session's own");
 		return 0;
 	}
 	if (!s->cgroup || !egress_supported()) {
 		log_debug("no eBPF second wall: the box's own network namespace is the only one");
 		return 0;
 	}
-	r = egress_attach(&s->egress_plan, cgroup_session_fd(s->cgroup), EGRESS_DENY_ALL, &s->egress);
+	r = egress_attach_session(&s->egress_plan, slice_fd, cgroup_session_fd(s->cgroup), EGRESS_DENY_ALL, &s->egress);
 	if (r == -EPERM || r == -EACCES) {
 		/* this caller may not load BPF: the netns is the wall */
 		log_debug("no eBPF second wall for this caller: %s", strerror(-r));
@@ -255,6 +262,7 @@ static int setup_egress(Session *s)
 		return log_error_errno(r, "cannot attach the egress programs (second wall): %m; add "
 					  "'degrade = egress-bpf' to the profile to run without them");
 	}
+	log_debug("egress programs: %s", r > 0 ? "shared, on kdc.slice" : "this session's own");
 	return 0;
 }
 

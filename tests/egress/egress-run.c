@@ -2,7 +2,7 @@
 /* egress-run: a tiny launcher for the egress tests, until kdc-run attaches
  * the programs itself.
  *
- *   egress-run [--allow ENTRY]... [--deny-all] [--events FILE] [--drop-net-raw] -- COMMAND [ARG]...
+ *   egress-run [--allow ENTRY]... [--deny-all] [--shared] [--events FILE] [--drop-net-raw] -- COMMAND [ARG]...
  *   egress-run [--allow ENTRY]... --print-plan
  *   egress-run --probe
  *
@@ -16,7 +16,12 @@
  * left in the cgroup, detaches the programs and removes the cgroup. Exits
  * with COMMAND's status (128+N for a signal); 1 if it cannot set up; 2 for
  * usage errors. --drop-net-raw removes CAP_NET_RAW from COMMAND, as kdc-run
- * drops every capability. */
+ * drops every capability.
+ *
+ * --shared: the sub-cgroup plays kdc.slice and COMMAND runs in its child
+ * "box", registered with the shared programs (egress_attach_session());
+ * removing the sub-cgroup at the end detaches them. Exits 1 if the shared
+ * path was not taken. */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -46,6 +51,7 @@
 
 static char **arg_allow = NULL;
 static bool arg_deny_all = false;
+static bool arg_shared = false;
 static bool arg_drop_net_raw = false;
 static bool arg_print_plan = false;
 static bool arg_probe = false;
@@ -55,7 +61,8 @@ static FILE *events_out = NULL;
 
 static void help(void)
 {
-	printf("usage: egress-run [--allow ENTRY]... [--deny-all] [--events FILE] [--drop-net-raw] -- COMMAND...\n"
+	printf("usage: egress-run [--allow ENTRY]... [--deny-all] [--shared] [--events FILE] [--drop-net-raw] -- "
+	       "COMMAND...\n"
 	       "       egress-run [--allow ENTRY]... --print-plan\n"
 	       "       egress-run --probe\n");
 }
@@ -63,10 +70,15 @@ static void help(void)
 static int parse_argv(int argc, char **argv)
 {
 	static const struct option options[] = {
-	    {"allow", required_argument, NULL, 'a'},  {"deny-all", no_argument, NULL, 'D'},
-	    {"events", required_argument, NULL, 'e'}, {"drop-net-raw", no_argument, NULL, 'R'},
-	    {"print-plan", no_argument, NULL, 'P'},   {"probe", no_argument, NULL, 'p'},
-	    {"help", no_argument, NULL, 'h'},	      {},
+	    {"allow", required_argument, NULL, 'a'},
+	    {"deny-all", no_argument, NULL, 'D'},
+	    {"events", required_argument, NULL, 'e'},
+	    {"drop-net-raw", no_argument, NULL, 'R'},
+	    {"print-plan", no_argument, NULL, 'P'},
+	    {"probe", no_argument, NULL, 'p'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"shared", no_argument, NULL, 'S'},
+	    {},
 	};
 	int c;
 
@@ -78,6 +90,9 @@ static int parse_argv(int argc, char **argv)
 			break;
 		case 'D':
 			arg_deny_all = true;
+			break;
+		case 'S':
+			arg_shared = true;
 			break;
 		case 'e':
 			arg_events = optarg;
@@ -250,7 +265,7 @@ int main(int argc, char **argv)
 {
 	_cleanup_egress_plan_done_ EgressPlan plan = {};
 	_cleanup_free_ char *bad = NULL, *mnt = NULL, *own = NULL, *parent = NULL, *name = NULL, *why = NULL;
-	_cleanup_close_ int parent_fd = -EBADF, cgroup_fd = -EBADF, pidfd = -EBADF, sfd = -EBADF;
+	_cleanup_close_ int parent_fd = -EBADF, cgroup_fd = -EBADF, pidfd = -EBADF, sfd = -EBADF, box_fd = -EBADF;
 	_cleanup_egress_free_ Egress *e = NULL;
 	uint64_t bytes = 0, allowed = 0, denied = 0, lost = 0;
 	siginfo_t si = {};
@@ -333,8 +348,25 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	r = egress_attach(&plan, cgroup_fd, arg_deny_all ? EGRESS_DENY_ALL : 0, &e);
+	if (arg_shared) {
+		if (mkdirat(cgroup_fd, "box", 0755) < 0 ||
+		    (box_fd = openat(cgroup_fd, "box", O_DIRECTORY | O_RDONLY | O_CLOEXEC)) < 0) {
+			fprintf(stderr, "egress-run: cannot create cgroup '%s/%s/box': %m\n", parent, name);
+			(void) unlinkat(cgroup_fd, "box", AT_REMOVEDIR);
+			(void) unlinkat(parent_fd, name, AT_REMOVEDIR);
+			return 1;
+		}
+		r = egress_attach_session(&plan, cgroup_fd, box_fd, arg_deny_all ? EGRESS_DENY_ALL : 0, &e);
+		if (r == 0) {
+			fprintf(stderr, "egress-run: the shared programs were not used\n");
+			r = -EADDRNOTAVAIL;
+		}
+	} else
+		r = egress_attach(&plan, cgroup_fd, arg_deny_all ? EGRESS_DENY_ALL : 0, &e);
 	if (r < 0) {
+		egress_free(TAKE_PTR(e));
+		if (box_fd >= 0)
+			(void) unlinkat(cgroup_fd, "box", AT_REMOVEDIR);
 		(void) unlinkat(parent_fd, name, AT_REMOVEDIR);
 		/* The probe (a second load) only to explain a failure. */
 		if (egress_probe(&why) < 0)
@@ -354,15 +386,19 @@ int main(int argc, char **argv)
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 
 	fflush(stdout);
-	pid = spawn(cgroup_fd, argv + first, &pidfd);
+	pid = spawn(box_fd >= 0 ? box_fd : cgroup_fd, argv + first, &pidfd);
 	if (pid < 0) {
 		fprintf(stderr, "egress-run: cannot start '%s' in the cgroup: %s\n", argv[first], strerror(-pid));
 		egress_free(TAKE_PTR(e));
+		if (box_fd >= 0)
+			(void) unlinkat(cgroup_fd, "box", AT_REMOVEDIR);
 		(void) unlinkat(parent_fd, name, AT_REMOVEDIR);
 		return 1;
 	}
 
 	fprintf(events_out, "egress: cgroup %s/%s\negress: pid %d\n", parent, name, (int) pid);
+	if (box_fd >= 0)
+		fprintf(events_out, "egress: shared\n");
 
 	for (;;) {
 		struct pollfd p[3] = {
@@ -377,7 +413,7 @@ int main(int argc, char **argv)
 		if (p[2].revents) {
 			struct signalfd_siginfo ssi;
 			if (read(sfd, &ssi, sizeof(ssi)) > 0)
-				(void) write_string_file_at(cgroup_fd, "cgroup.kill", "1");
+				(void) write_string_file_at(cgroup_fd, "cgroup.kill", "1"); /* box included */
 		}
 		if (p[0].revents)
 			break;
@@ -394,6 +430,10 @@ int main(int argc, char **argv)
 	if (events_out != stderr)
 		fclose(events_out);
 
+	if (box_fd >= 0) {
+		egress_free(TAKE_PTR(e)); /* unregisters, as kdc-run does before removing its cgroup */
+		cgroup_remove(cgroup_fd, "box", box_fd);
+	}
 	cgroup_remove(parent_fd, name, cgroup_fd);
 	egress_free(TAKE_PTR(e));
 	return status;

@@ -139,7 +139,7 @@ box() {
 		shift
 	done
 	shift
-	OUT=$(in_c "$ERUN" $a --events "$TESTDIR/ev" -- $AS_BOX "$@" 2>"$TESTDIR/box.err")
+	OUT=$(in_c "$ERUN" $MODE $a --events "$TESTDIR/ev" -- $AS_BOX "$@" 2>"$TESTDIR/box.err")
 	# Shell builtins only: every process costs a lot in the VM guest.
 	EVENTS=""
 	STATS=""
@@ -147,6 +147,7 @@ box() {
 		case $line in
 		"egress: cgroup "*) echo "${line#egress: cgroup }" >>"$TESTDIR/cgroups" ;;
 		"egress: pid "*) pid=${line#egress: pid } ;;
+		"egress: shared") ;;
 		"egress: stats "*) STATS=${line#egress: stats } ;;
 		"egress: "*)
 			l=${line#egress: }
@@ -164,8 +165,8 @@ expect() {
 	skipq && return 0
 	shift 3
 	box "$@"
-	is "$OUT" "$want" "$WHO: $desc"
-	is "$EVENTS" "$want_ev" "$WHO: $desc: events"
+	is "$OUT" "$want" "$WHO$LABEL: $desc"
+	is "$EVENTS" "$want_ev" "$WHO$LABEL: $desc: events"
 }
 
 # reachable DESC PROBE-ARGS...: positive control, without kdc.
@@ -380,11 +381,19 @@ deny skb tcp 198.51.100.2:9090 loopback pid 0" "$WHO: allow-everything: tcp to o
 		$D -- $P bind 127.0.0.1 0
 }
 
+# Every case through the shared programs (one instance on a cgroup that
+# plays kdc.slice, the session in its child: what kdc-run does as root),
+# then the core cases through the private programs (the fallback).
+MODE=--shared
+LABEL=""
 if [ "$QUICK" = 1 ]; then
 	WHO=root cases
 else
 	for_each_user cases
 fi
+MODE=""
+LABEL=" (private programs)"
+QUICK=1 WHO=root cases
 
 # ---- refusals ----------------------------------------------------------------
 

@@ -1,0 +1,177 @@
+#!/bin/bash
+# The shared egress programs (src/core/egress.h, egress_attach_session): one
+# instance attached once to the system kdc.slice, a session a few map
+# updates keyed by its cgroup id. Proves: a second run reuses the programs;
+# a session's entry exists while it runs and is gone after; the entry of a
+# SIGKILLed kdc-run is swept once its cgroup is gone; two concurrent
+# sessions see only their own events and counters; the private fallback
+# (KDC_EGRESS_SHARED=0) still decides; a cgroup under kdc.slice without an
+# entry is left to the other programs (the documented rule). Traffic goes
+# only to a private world this test builds. The shared programs stay on
+# kdc.slice on purpose (kdc-run.1, FILES).
+. "$top_srcdir/tests/lib/libtest.sh"
+require_root
+require_cmd ip nsenter
+BPFTOOL=$(command -v bpftool || echo /usr/sbin/bpftool)
+[ -x "$BPFTOOL" ] || skip_all "bpftool is not installed"
+why=$("$top_builddir/tests/egress/egress-run" --probe 2>&1) || skip_all "eBPF egress programs unavailable: $why"
+MNT=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+[ -n "$MNT" ] || skip_all "no cgroup2 mount"
+SLICE=$MNT/kdc.slice
+TENANT=$(id -un)
+
+NS=kdc-s$$
+INET=kdc-h$$
+private_world $NS $INET
+tcp_listener $INET 198.51.100.1 8080
+tcp_listener $INET 198.51.100.1 8081
+in_ns() { nsenter --net=/run/netns/$NS "$@"; }
+answers() { [ "$(in_ns "$PROBE_DIR/box-probe" tcp4 "$1" "$2")" = ok ]; }
+wait_for answers 198.51.100.1 8080
+wait_for answers 198.51.100.1 8081
+is "$(in_ns "$PROBE_DIR/box-probe" tcp4 198.51.100.1 8081)" ok "without kdc: 198.51.100.1:8081 answers"
+
+work=$(WHO=root make_workdir)
+run() { # [ENV=...] -- kdc-run arguments
+	in_ns "$KDC_RUN" --profile default --quiet --workdir "$work" --ro-bind "$PROBE_DIR:/probe" "$@"
+}
+
+# The programs on kdc.slice, "ID TYPE" per line.
+progs() { "$BPFTOOL" cgroup show "$SLICE" 2>/dev/null | awk '$1 ~ /^[0-9]+$/ && $NF != "" { print $1, $2 }' | sort; }
+# The sessions map of this build's instance: the egress_skb program's map
+# named "sessions" (the newest egress_skb, the one this build installed).
+sessions_map() {
+	local p m
+	for p in $("$BPFTOOL" cgroup show "$SLICE" 2>/dev/null | awk '$NF == "egress_skb" { print $1 }'); do
+		for m in $("$BPFTOOL" prog show id "$p" | sed -n 's/.*map_ids \([0-9,]*\).*/\1/p' | tr , ' '); do
+			"$BPFTOOL" map show id "$m" | grep -q ' name sessions ' && echo "$m"
+		done
+	done | tail -n 1
+}
+# has_entry MAP CGROUP-ID: the sessions map holds that key.
+has_entry() {
+	local k
+	k=$(printf '%016x' "$2" | sed 's/\(..\)/\1 /g' | awk '{ for (i = NF; i >= 1; i--) printf "0x%s ", $i }')
+	"$BPFTOOL" map lookup id "$1" key $k >/dev/null 2>&1
+}
+
+# (a) Installed by the first run, reused by the second. Instances of
+# earlier builds stay on kdc.slice until it is removed: start clean when no
+# session is there.
+rmdir "$SLICE" 2>/dev/null
+is "$(run --net filtered --allow 198.51.100.1:8080 -- /probe/box-probe tcp4 198.51.100.1 8080 2>&1)" ok \
+	"filtered through the shared programs: the allowed destination answers"
+before=$(progs)
+MAP=$(sessions_map)
+ok "the sessions map is found" test -n "$MAP"
+n=0
+for p in $(echo "$before" | cut -d' ' -f1); do
+	"$BPFTOOL" prog show id "$p" | grep -Eq "map_ids (.*,)?$MAP(,|\$| )" && n=$((n + 1))
+done
+is "$n" 7 "seven programs of this build are attached to kdc.slice after a run"
+ok "... kdc.slice carries the keep mark" sh -c "python3 -c 'import os,sys; os.getxattr(sys.argv[1], \"user.kdc.keep\")' '$SLICE'"
+out=$(in_ns "$KDC_RUN" --profile default -vv --workdir "$work" -- /bin/true 2>&1)
+like "$out" "egress programs: shared, on kdc.slice" "a none-mode run uses the shared programs (second wall)"
+is "$(progs)" "$before" "a second run reuses the same programs (same ids)"
+
+# (b) The entry exists while the session runs, and is gone after.
+run --net filtered --allow 198.51.100.1:8080 -- /bin/sleep 3 >/dev/null 2>&1 &
+kr=$!
+add_cleanup "kill -9 $kr 2>/dev/null"
+sess=""
+for i in $(seq 50); do
+	sess=$(ls -d "$SLICE/$TENANT"/*/ 2>/dev/null | head -n 1)
+	[ -n "$sess" ] && has_entry "$MAP" "$(stat -c %i "$sess")" && break
+	sleep 0.1
+done
+id=$(stat -c %i "$sess" 2>/dev/null)
+ok "a running session has its entry (cgroup id $id)" has_entry "$MAP" "$id"
+wait $kr
+fails "... which is gone after the run" has_entry "$MAP" "$id"
+
+# (c) A SIGKILLed kdc-run leaves its entry; it is swept once the cgroup is gone.
+# nsenter execs kdc-run: $! is kdc-run itself
+nsenter --net=/run/netns/$NS "$KDC_RUN" --profile default --quiet --workdir "$work" --net filtered \
+	--allow 198.51.100.1:8080 -- /bin/sleep 30 >/dev/null 2>&1 &
+kr=$!
+add_cleanup "kill -9 $kr 2>/dev/null"
+sess=""
+for i in $(seq 50); do
+	sess=$(ls -d "$SLICE/$TENANT"/*/ 2>/dev/null | head -n 1)
+	[ -n "$sess" ] && has_entry "$MAP" "$(stat -c %i "$sess")" && break
+	sleep 0.1
+done
+id=$(stat -c %i "$sess")
+kill -9 $kr
+wait $kr 2>/dev/null
+ok "SIGKILLed kdc-run: its entry is still there" has_entry "$MAP" "$id"
+# The next run removes the dead owner's leftover cgroup, then sweeps.
+echo 1 >"$sess/cgroup.kill" 2>/dev/null
+for i in $(seq 50); do rmdir "$sess" 2>/dev/null && break; sleep 0.1; done
+ok "... its cgroup is gone" test ! -e "$sess"
+run -- /bin/true >/dev/null 2>&1
+fails "... and the next run swept the stale entry" has_entry "$MAP" "$id"
+
+# (d) Two concurrent sessions: each its own events and counters.
+run --net filtered --allow 198.51.100.1:8080 --json-status "$work/a.json" -- /bin/sh -c \
+	'/probe/box-probe tcp4 198.51.100.1 8081; sleep 1; /probe/box-probe tcp4 198.51.100.1 8081' >/dev/null 2>&1 &
+a=$!
+run --net filtered --allow 198.51.100.1:8080 --json-status "$work/b.json" -- /bin/sh -c \
+	'/probe/box-probe tcp4 198.51.100.1 8080; sleep 1; /probe/box-probe tcp4 198.51.100.1 8080' >/dev/null 2>&1 &
+b=$!
+wait $a $b
+like "$(cat "$work/a.json")" '"egress_denied": 2,' "concurrent A: its two denials counted"
+like "$(cat "$work/a.json")" '"egress_allowed": 0,' "concurrent A: none of B's allowed connects"
+like "$(cat "$work/a.json")" 'deny connect4 tcp 198.51.100.1:8081' "concurrent A: its denial among its events"
+like "$(cat "$work/b.json")" '"egress_denied": 0,' "concurrent B: none of A's denials"
+like "$(cat "$work/b.json")" '"egress_allowed": 2,' "concurrent B: its two allowed connects counted"
+unlike "$(cat "$work/b.json")" '8081' "concurrent B: A's denied destination is not among its events"
+
+# (e) The fallback: the programs loaded for the session alone.
+out=$(KDC_EGRESS_SHARED=0 run -vv --net filtered --allow 198.51.100.1:8080 --json-status "$work/e.json" -- \
+	/probe/box-probe tcp4 198.51.100.1 8081 2>&1)
+like "$out" "egress programs: this session's own" "KDC_EGRESS_SHARED=0: the private programs"
+like "$out" "EPERM" "... deny what the list does not name"
+like "$(cat "$work/e.json")" 'deny connect4 tcp 198.51.100.1:8081' "... and report it"
+is "$(KDC_EGRESS_SHARED=0 run --net filtered --allow 198.51.100.1:8080 -- /probe/box-probe tcp4 198.51.100.1 8080 2>&1)" ok \
+	"... and allow what it names"
+
+# (g) A process in a sub-cgroup of a session is the session's: the programs
+# look up the ancestors (sock_addr: the task's cgroup; cgroup_skb: the
+# packet's socket's cgroup).
+NP="$top_builddir/tests/hostile/net-probe"
+in_ns sysctl -qw net.ipv4.ping_group_range="0 2147483647"
+is "$(in_ns "$NP" -t 1000 icmp 198.51.100.1 2>/dev/null)" ok "without kdc: ping 198.51.100.1 answers"
+nsenter --net=/run/netns/$NS "$KDC_RUN" --profile default --quiet --workdir "$work" --net filtered \
+	--allow 198.51.100.1:8080 -- /bin/sleep 6 >"$TESTDIR/g.out" 2>&1 &
+kr=$!
+add_cleanup "kill -9 $kr 2>/dev/null"
+sess=""
+for i in $(seq 50); do
+	sess=$(ls -d "$SLICE/$TENANT"/*/ 2>/dev/null | head -n 1)
+	[ -n "$sess" ] && has_entry "$MAP" "$(stat -c %i "$sess")" && break
+	sleep 0.1
+done
+[ -n "$sess" ] && has_entry "$MAP" "$(stat -c %i "$sess")" || bail_out "the session did not start: $(cat "$TESTDIR/g.out")"
+mkdir "${sess}sub"
+add_cleanup "rmdir '${sess}sub' 2>/dev/null"
+in_sub() { in_ns sh -c "echo \$\$ > '${sess}sub/cgroup.procs' && exec \"\$@\"" sh "$@"; }
+is "$(in_sub "$PROBE_DIR/box-probe" tcp4 198.51.100.1 8080 2>&1)" ok "a session's sub-cgroup: the allowed destination answers"
+is "$(in_sub "$PROBE_DIR/box-probe" tcp4 198.51.100.1 8081 2>&1)" EPERM "a session's sub-cgroup: connect elsewhere is denied (sock_addr)"
+is "$(in_sub "$NP" -t 1000 icmp 198.51.100.1 2>/dev/null)" EPERM "a session's sub-cgroup: ping is dropped (cgroup_skb)"
+rmdir "${sess}sub"
+wait $kr
+
+# (f) A cgroup under kdc.slice without an entry: the shared programs abstain
+# (egress.h: every kdc session has an entry or programs of its own before
+# its agent runs).
+cg="$SLICE/kdc-test-noentry.$$"
+mkdir "$cg"
+add_cleanup "rmdir '$cg' 2>/dev/null"
+out=$(in_ns sh -c "echo \$\$ > '$cg/cgroup.procs' && exec '$PROBE_DIR/box-probe' tcp4 198.51.100.1 8081" 2>&1)
+is "$out" ok "a cgroup under kdc.slice without an entry: the shared programs leave it alone"
+rmdir "$cg"
+
+# kdc-run doctor says whether they are installed.
+like "$("$KDC_RUN" doctor 2>&1)" "shared egress programs.*installed" "doctor reports the shared programs"
+done_testing
