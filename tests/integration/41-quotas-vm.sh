@@ -226,7 +226,16 @@ quotas() {
 	done
 	is "$_left" "" "no session cgroup of kdc-run's cases is left in $KC_MNT/kdc.slice or $DELEG/kdc.slice"
 	if [ "${KDC_IN_VM:-0}" = 1 ]; then
-		ok "no kdc.slice at all is left in the guest's $KC_MNT" test ! -e "$KC_MNT/kdc.slice"
+		# kdc.slice itself stays when it carries the shared egress
+		# programs (the user.kdc.keep mark), and only then; nothing
+		# below it may stay.
+		_in=""
+		if [ -e "$KC_MNT/kdc.slice" ]; then
+			for _d in "$KC_MNT/kdc.slice"/*/; do [ -d "$_d" ] && _in="$_in ${_d%/}"; done
+			ok "the guest's kdc.slice stays only with the keep mark of the shared egress programs" \
+				python3 -c 'import os, sys; os.getxattr(sys.argv[1], "user.kdc.keep")' "$KC_MNT/kdc.slice"
+		fi
+		is "$_in" "" "no tenant or session cgroup at all is left under the guest's $KC_MNT/kdc.slice"
 	fi
 }
 
