@@ -86,11 +86,13 @@ setup_delegation() {
 
 # in_cgroup DIR CMD...: CMD as nobody, started in DIR.
 in_cgroup() {
-	# nobody's own ledger and cache, as libtest's as_nobody gives it
-	_cg=$1
+	# nobody's own ledger and cache, as libtest's as_nobody gives it. The
+	# variable is this function's own: the cases keep theirs (_cg) across
+	# calls.
+	_in_cg=$1
 	shift
 	sh -c 'echo $$ >"$1/cgroup.procs" || exit 99; shift; exec setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$@"' \
-		sh "$_cg" env HOME="$TESTDIR/nobody-home" XDG_STATE_HOME="$TESTDIR/nobody-state" \
+		sh "$_in_cg" env HOME="$TESTDIR/nobody-home" XDG_STATE_HOME="$TESTDIR/nobody-state" \
 		XDG_CACHE_HOME="$TESTDIR/nobody-home/.cache" KDC_DB="$TESTDIR/nobody-state/kdc/kdc.db" "$@"
 }
 run_nobody() {

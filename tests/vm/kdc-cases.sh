@@ -385,15 +385,8 @@ kc_sigkill() {
 	is "${_cg:+exists} $_pop" "exists 0" "$P: ... its session cgroup stays behind, empty (${_cg:-not found})"
 	kdc kill2 --tenant "$KT-k" -- /bin/true
 	_rc=$?
-	# Known: in the 6.1 guest, as delegated nobody, the session cgroup of
-	# a SIGKILLed kdc-run is not swept by the next run (root: swept; this
-	# host, nobody in a delegated cgroup: swept). Not yet understood.
-	_todo=""
-	[ "$WHO" = nobody ] && [ "${KDC_IN_VM:-0}" = 1 ] &&
-		_todo="leftover sweep as delegated nobody in the 6.1 guest not yet understood"
-	TODO=$_todo is "$_rc $(test -e "$_cg" && echo left || echo gone) $(test -e "$CGBASE/kdc.slice/$KT-k" && echo left || echo gone)" \
+	is "$_rc $(test -e "$_cg" && echo left || echo gone) $(test -e "$CGBASE/kdc.slice/$KT-k" && echo left || echo gone)" \
 		"0 gone gone" "$P: ... the next kdc-run of the tenant removes it (leftover sweep)"
-	TODO=
 }
 
 # Whatever a failed case left behind goes when the script ends.
