@@ -304,7 +304,12 @@ static int job_join(Job *j)
 
 static int egress_job(Job *j)
 {
-	return setup_egress(j->s) < 0 ? EXIT_ERROR : 0;
+	int r;
+
+	STEP("egress: thread started");
+	r = setup_egress(j->s) < 0 ? EXIT_ERROR : 0;
+	STEP("egress: programs ready");
+	return r;
 }
 
 static void egress_finish(Session *s)
