@@ -322,6 +322,22 @@ static void cell(const json_t *row, const char *key, char *buf, size_t len)
 		snprintf(buf, len, "%s", "");
 }
 
+static void csv_field(const char *s);
+
+/* A CSV cell is the whole value, however long (a table cell is cut). */
+static void csv_cell(const json_t *row, const char *key)
+{
+	const json_t *v = json_object_get(row, key);
+	char buf[64];
+
+	if (json_is_string(v))
+		csv_field(json_string_value(v));
+	else {
+		cell(row, key, buf, sizeof(buf));
+		csv_field(buf);
+	}
+}
+
 static void csv_field(const char *s)
 {
 	if (!strpbrk(s, ",\"\n\r")) {
@@ -384,10 +400,9 @@ static int print_rows(json_t *rows, const Column *cols, size_t ncols, Format for
 			for (c = 0; c < ncols; c++) {
 				if (cols[c].table_only)
 					continue;
-				cell(row, cols[c].key, buf, sizeof(buf));
 				if (!first)
 					putchar(',');
-				csv_field(buf);
+				csv_cell(row, cols[c].key);
 				first = false;
 			}
 			putchar('\n');
@@ -1129,7 +1144,6 @@ static int audit_print(const AuditEntry *e, void *userdata)
 	}
 	if (p->format == FORMAT_CSV) {
 		_cleanup_json_ json_t *o = audit_json(e);
-		char buf[4096];
 
 		if (!p->header_done) {
 			for (size_t i = 0; i < ARRAY_SIZE(csv_cols); i++)
@@ -1138,10 +1152,9 @@ static int audit_print(const AuditEntry *e, void *userdata)
 			p->header_done = true;
 		}
 		for (size_t i = 0; i < ARRAY_SIZE(csv_cols); i++) {
-			cell(o, csv_cols[i], buf, sizeof(buf));
 			if (i)
 				putchar(',');
-			csv_field(buf);
+			csv_cell(o, csv_cols[i]);
 		}
 		putchar('\n');
 		return 0;

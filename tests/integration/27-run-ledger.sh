@@ -91,6 +91,15 @@ like "$out" "kdc-run: denied: the ledger clerk \(pid [0-9]+\) ended without an a
 [ ! -e "$work/ran" ]
 is "$?" 0 "... and none of the agent ran"
 
+# The command is recorded whole, however long (and listed whole in CSV:
+# "/bin/true " and two 70,000-byte arguments, 140,011 bytes and a newline).
+long=$(head -c 70000 /dev/zero | tr '\0' x)
+"$KDC_RUN" --profile default --workdir "$work" --quiet --json-status "$work/long.json" -- /bin/true "$long" "$long"
+is "$?" 0 "a run with a 140 KB command line runs"
+id=$(sed -n 's/.*"session": "\([0-9a-f]*\)".*/\1/p' "$work/long.json")
+is "$("$KDC_LEDGER" sessions --format csv | grep "^$id," | sed 's/^[^/]*//' | wc -c)" 140012 \
+	"... and is recorded and listed whole"
+
 # A ^C reaches the whole process group, the clerk included: it must still
 # settle the run that the signal ended.
 setsid "$KDC_RUN" --profile default --workdir "$work" --json-status "$work/int.json" \
