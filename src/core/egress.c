@@ -1039,6 +1039,10 @@ static uint64_t build_id(void)
 	id = UINT64_C(0xcbf29ce484222325);
 	for (size_t i = 0; i < n; i++)
 		id = (id ^ b[i]) * UINT64_C(0x100000001b3);
+	/* KDC_EGRESS_BUILD_SALT makes this build count as another one: for
+	 * the tests of instances_retire() only, not a user setting. */
+	for (const char *salt = secure_getenv("KDC_EGRESS_BUILD_SALT"); salt && *salt; salt++)
+		id = (id ^ (uint8_t) *salt) * UINT64_C(0x100000001b3);
 	id ^= EGRESS_MAX_SESSIONS; /* never 0 */
 	return id ?: 1;
 }
@@ -1235,10 +1239,45 @@ out:
 	return r;
 }
 
-/* This build's instance on the slice, installed if missing. */
-static int instance_get(int slice_fd, Instance *ret)
+/* Whether an instance holds no session at all (after its stale entries
+ * are swept). */
+static bool instance_idle(int slice_fd, const Instance *in)
 {
-	_cleanup_close_ int lock_fd = -EBADF;
+	uint64_t key;
+
+	sweep(slice_fd, in->sessions_fd, in->allowlists_fd, in->rings_fd);
+	return bpf_map_get_next_key(in->rings_fd, NULL, &key) < 0 && errno == ENOENT &&
+	       bpf_map_get_next_key(in->sessions_fd, NULL, &key) < 0 && errno == ENOENT;
+}
+
+/* Detaches the instances of other builds (an upgrade, a rebuild) that hold
+ * no session, so that they do not pile up on the slice. Called under the
+ * slice lock taken exclusively: every build with this code registers its
+ * sessions under the same lock taken shared, so an instance seen idle here
+ * cannot gain a session before it is detached. One with sessions stays
+ * until the next install finds it idle. */
+static void instances_retire(int slice_fd)
+{
+	uint32_t ids[64], n = ARRAY_SIZE(ids), attach_flags = 0;
+
+	if (bpf_prog_query(slice_fd, BPF_CGROUP_INET_EGRESS, 0, &attach_flags, ids, &n) < 0)
+		return;
+	for (uint32_t i = 0; i < MIN(n, (uint32_t) ARRAY_SIZE(ids)); i++) {
+		Instance in = INSTANCE_INIT;
+
+		if (instance_read(ids[i], &in) <= 0)
+			continue;
+		if (!in.ours && instance_idle(slice_fd, &in))
+			instance_detach(slice_fd, in.meta_id);
+		instance_done(&in);
+	}
+}
+
+/* This build's instance on the slice, installed if missing. The caller
+ * holds lock_fd (the slice directory) shared, and still does on return:
+ * sessions are registered under it. */
+static int instance_get(int slice_fd, int lock_fd, Instance *ret)
+{
 	uint32_t incomplete = 0;
 	int r;
 
@@ -1246,23 +1285,26 @@ static int instance_get(int slice_fd, Instance *ret)
 	if (r != 0)
 		return r < 0 ? r : 0;
 
-	/* Two first runs must not both install: one at a time, and look again. */
-	lock_fd = openat(slice_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (lock_fd < 0)
-		return negative_errno();
+	/* Two first runs must not both install: one at a time, and look
+	 * again. (flock converts the lock; others may come in between.) */
 	if (flock(lock_fd, LOCK_EX) < 0)
 		return negative_errno();
 	r = instance_find(slice_fd, ret, &incomplete);
-	if (r != 0)
-		return r < 0 ? r : 0;
-	if (incomplete)
-		instance_detach(slice_fd, incomplete);
-	r = instance_install(slice_fd);
-	if (r < 0)
-		return r;
-	r = instance_find(slice_fd, ret, NULL);
-	if (r == 0)
-		return -ENOENT;
+	if (r == 0) {
+		if (incomplete)
+			instance_detach(slice_fd, incomplete);
+		instances_retire(slice_fd);
+		r = instance_install(slice_fd);
+		if (r >= 0) {
+			r = instance_find(slice_fd, ret, NULL);
+			if (r == 0)
+				r = -ENOENT;
+		}
+	}
+	if (flock(lock_fd, LOCK_SH) < 0 && r > 0) {
+		instance_done(ret);
+		return negative_errno();
+	}
 	return r < 0 ? r : 0;
 }
 
@@ -1277,6 +1319,7 @@ static bool shared_enabled(void)
 static int attach_shared(const EgressPlan *p, int slice_fd, int cgroup_fd, unsigned flags, Egress **ret)
 {
 	_cleanup_egress_free_ Egress *e = NULL;
+	_cleanup_close_ int lock_fd = -EBADF;
 	Instance in = INSTANCE_INIT;
 	int r;
 
@@ -1291,7 +1334,14 @@ static int attach_shared(const EgressPlan *p, int slice_fd, int cgroup_fd, unsig
 	r = cgroup_id_of(cgroup_fd, &e->id);
 	if (r < 0)
 		return r;
-	r = instance_get(slice_fd, &in);
+	/* The slice lock, shared: no install of another build retires our
+	 * instance while we register (instances_retire). */
+	lock_fd = openat(slice_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (lock_fd < 0)
+		return negative_errno();
+	if (flock(lock_fd, LOCK_SH) < 0)
+		return negative_errno();
+	r = instance_get(slice_fd, lock_fd, &in);
 	if (r < 0)
 		return r;
 	e->sessions_fd = in.sessions_fd;
@@ -1328,24 +1378,47 @@ int egress_attach_session(const EgressPlan *p, int slice_fd, int cgroup_fd, unsi
 	return r < 0 ? r : 0;
 }
 
+/* How many instances of other builds are attached to the slice. */
+static unsigned instances_foreign(int slice_fd)
+{
+	uint32_t ids[64], n = ARRAY_SIZE(ids), attach_flags = 0;
+	unsigned foreign = 0;
+
+	if (bpf_prog_query(slice_fd, BPF_CGROUP_INET_EGRESS, 0, &attach_flags, ids, &n) < 0)
+		return 0;
+	for (uint32_t i = 0; i < MIN(n, (uint32_t) ARRAY_SIZE(ids)); i++) {
+		Instance in = INSTANCE_INIT;
+		if (instance_read(ids[i], &in) > 0 && !in.ours)
+			foreign++;
+		instance_done(&in);
+	}
+	return foreign;
+}
+
 int egress_shared_status(int slice_fd, char **ret_desc)
 {
 	Instance in = INSTANCE_INIT;
 	uint32_t incomplete = 0;
 	uint64_t key, next;
 	void *prev = NULL;
-	unsigned n = 0;
-	char *desc;
+	unsigned n = 0, foreign;
+	char others[160] = "";
 	int r;
 
 	libbpf_quiet();
+	foreign = instances_foreign(slice_fd);
+	if (foreign)
+		snprintf(others, sizeof(others),
+			 "; %u instance%s of other kdc builds attached (removed by the next install that finds "
+			 "them idle)",
+			 foreign, foreign == 1 ? "" : "s");
 	r = instance_find(slice_fd, &in, &incomplete);
 	if (r < 0)
 		return r;
 	if (r == 0) {
 		if (ret_desc &&
-		    asprintf(ret_desc, "%s",
-			     incomplete ? "half-installed (the next run replaces them)" : "not installed") < 0)
+		    asprintf(ret_desc, "%s%s",
+			     incomplete ? "half-installed (the next run replaces them)" : "not installed", others) < 0)
 			return -ENOMEM;
 		return 0;
 	}
@@ -1355,12 +1428,9 @@ int egress_shared_status(int slice_fd, char **ret_desc)
 		n++;
 	}
 	instance_done(&in);
-	if (ret_desc) {
-		if (asprintf(&desc, "installed (program id %u), %u session%s registered", in.prog_id, n,
-			     n == 1 ? "" : "s") < 0)
-			return -ENOMEM;
-		*ret_desc = desc;
-	}
+	if (ret_desc && asprintf(ret_desc, "installed (program id %u), %u session%s registered%s", in.prog_id, n,
+				 n == 1 ? "" : "s", others) < 0)
+		return -ENOMEM;
 	return 1;
 }
 

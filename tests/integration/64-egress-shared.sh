@@ -125,7 +125,7 @@ like "$(cat "$work/a.json")" '"egress_allowed": 0,' "concurrent A: none of B's a
 like "$(cat "$work/a.json")" 'deny connect4 tcp 198.51.100.1:8081' "concurrent A: its denial among its events"
 like "$(cat "$work/b.json")" '"egress_denied": 0,' "concurrent B: none of A's denials"
 like "$(cat "$work/b.json")" '"egress_allowed": 2,' "concurrent B: its two allowed connects counted"
-unlike "$(cat "$work/b.json")" '8081' "concurrent B: A's denied destination is not among its events"
+unlike "$(cat "$work/b.json")" '198\.51\.100\.1:8081' "concurrent B: A's denied destination is not among its events"
 
 # (e) The fallback: the programs loaded for the session alone.
 out=$(KDC_EGRESS_SHARED=0 run -vv --net filtered --allow 198.51.100.1:8080 --json-status "$work/e.json" -- \
@@ -174,4 +174,41 @@ rmdir "$cg"
 
 # kdc-run doctor says whether they are installed.
 like "$("$KDC_RUN" doctor 2>&1)" "shared egress programs.*installed" "doctor reports the shared programs"
+# (h) Instances of other builds (an upgrade, a rebuild) do not pile up: the
+# install of a build detaches the idle instances of the others, never one
+# that holds a session. KDC_EGRESS_BUILD_SALT (testing only) makes this
+# build count as another one.
+as_build() { # BUILD kdc-run arguments...
+	local b=$1
+	shift
+	in_ns env KDC_EGRESS_BUILD_SALT="$b" "$KDC_RUN" --profile default --quiet --workdir "$work" "$@"
+}
+inst_id() { KDC_EGRESS_BUILD_SALT="$1" "$KDC_RUN" doctor 2>&1 | sed -n 's/.*installed (program id \([0-9]*\)).*/\1/p'; }
+attached() { "$BPFTOOL" cgroup show "$SLICE" 2>/dev/null | awk '{ print $1 }' | grep -qx "$1"; }
+as_build a$$ -- /bin/true
+A=$(inst_id a$$)
+ok "build A installs its instance" test -n "$A"
+rm -f "$work/a-started"
+as_build a$$ -- /bin/sh -c 'touch /work/a-started; sleep 3' &
+ka=$!
+add_cleanup "kill -9 $ka 2>/dev/null"
+wait_for test -e "$work/a-started"
+as_build b$$ -- /bin/true
+B=$(inst_id b$$)
+ok "build B installs its instance while a session of A runs" test -n "$B"
+ok "... and A's instance, which holds that session, stays attached" attached "$A"
+wait $ka
+is "$?" 0 "A's session ran to its end on its instance"
+like "$(KDC_EGRESS_BUILD_SALT=b$$ "$KDC_RUN" doctor 2>&1)" "installed \(program id $B\), 0 sessions registered; [1-9][0-9]* instances? of other kdc builds attached" \
+	"doctor counts the other builds' instances"
+as_build c$$ -- /bin/true
+C=$(inst_id c$$)
+ok "build C installs its instance" test -n "$C"
+ok "... and detaches A's, idle now" eval '! attached "$A"'
+ok "... and B's, idle" eval '! attached "$B"'
+ok "... and keeps its own" attached "$C"
+# C goes the same way at the next install of another build; when no session
+# runs, removing kdc.slice detaches it now.
+rmdir "$SLICE" 2>/dev/null
+
 done_testing
