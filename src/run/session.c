@@ -7,7 +7,6 @@
 #include <jansson.h>
 #include <pwd.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,9 +73,9 @@ typedef struct Session {
 	/* Landlock (in the child, step 6). */
 	LandlockPlan landlock;
 	int landlock_enforced;
-	unsigned degraded;	  /* Degrade bits actually taken (main thread) */
-	unsigned admit_degraded;  /* ... by the admission thread */
-	unsigned egress_degraded; /* ... by the egress thread */
+	unsigned degraded;	  /* Degrade bits actually taken */
+	unsigned admit_degraded;  /* ... by the ledger clerk */
+	unsigned egress_degraded; /* ... by the egress setup */
 	CgroupStats stats;
 	bool have_stats;
 
@@ -264,52 +263,6 @@ static int setup_egress(Session *s)
 	}
 	log_debug("egress programs: %s", r > 0 ? "shared, on kdc.slice" : "this session's own");
 	return 0;
-}
-
-/* Admission (loading the ledger plugin, one fsync'ed transaction) and the
- * egress programs (loading and verifying them) take milliseconds of CPU
- * each: they run on threads of their own while this thread builds the plan
- * into a box and the child sets it up; the agent starts only after both
- * have said yes. */
-typedef struct Job {
-	Session *s;
-	int (*fn)(struct Job *j);
-	pthread_t thread;
-	bool started;
-	int r;
-} Job;
-
-static void *job_thread(void *userdata)
-{
-	Job *j = userdata;
-	j->r = j->fn(j);
-	return NULL;
-}
-
-static void job_start(Job *j)
-{
-	j->started = pthread_create(&j->thread, NULL, job_thread, j) == 0;
-	if (!j->started)
-		j->r = j->fn(j); /* no thread: do it here */
-}
-
-static int job_join(Job *j)
-{
-	if (j->started) {
-		(void) pthread_join(j->thread, NULL);
-		j->started = false;
-	}
-	return j->r;
-}
-
-static int egress_job(Job *j)
-{
-	int r;
-
-	STEP("egress: thread started");
-	r = setup_egress(j->s) < 0 ? EXIT_ERROR : 0;
-	STEP("egress: programs ready");
-	return r;
 }
 
 static void egress_finish(Session *s)
@@ -970,7 +923,7 @@ static void audit_egress(Session *s)
 }
 
 /* The ledger clerk: steps 2 and 10 in a process of their own, forked from
- * kdc-run right after the plan, before any thread or box exists. Loading
+ * kdc-run right after the plan, before the box exists. Loading
  * SQLite and libcrypto, opening the ledger and one fsync'ed transaction
  * take ~9 ms of CPU: the clerk spends them on the other core while kdc-run
  * builds the box, and SQLite, libcrypto and their caches never enter
@@ -1200,12 +1153,11 @@ int session_main(const char *profile, const ProfileOverrides *o, bool print_prof
 	_cleanup_strv_free_ char **envp = NULL;
 	_cleanup_seccomp_program_free_ SeccompProgram *seccomp = NULL;
 	Session s = {.box = {.pidfd = -EBADF, .msg_fd = -EBADF}, .notify_fd = -EBADF, .violation_nr = -1};
-	Job egress = {.s = &s, .fn = egress_job};
 	Clerk clerk = {.pid = -1, .fd = -EBADF};
 	BoxConfig c = {.cgroup_fd = -EBADF};
 	BoxError err = {0};
 	sigset_t sigs;
-	int r;
+	int r, egress_r;
 
 	/* 1. Plan: everything validated, unprivileged, before anything is
 	 *    created. */
@@ -1286,8 +1238,8 @@ int session_main(const char *profile, const ProfileOverrides *o, bool print_prof
 
 	/* 2. Admit, in the ledger clerk, while we build the box (departure
 	 *    from DESIGN.md's order: the box is built before admission is
-	 *    known; nothing of the agent runs before it). Forked now: no
-	 *    thread exists yet. */
+	 *    known; nothing of the agent runs before it). kdc-run has no
+	 *    threads: fork (and clone3 below) copy no lock held by another. */
 	r = clerk_start(&clerk, &s, command);
 	if (r < 0) {
 		log_error_errno(r, "cannot start the ledger clerk: %m");
@@ -1346,19 +1298,17 @@ int session_main(const char *profile, const ProfileOverrides *o, bool print_prof
 
 	STEP("clone");
 
-	/* 4. Attach the egress programs to the session cgroup on a thread
-	 *    (see Job) while the child builds the box and the clerk admits.
-	 *    The thread starts only now: a clone taken while another thread
-	 *    holds a libc lock (malloc, the loader) would hand the child that
-	 *    lock forever. Only pid 1, our own code, runs in the cgroup before
-	 *    GO, and GO waits for both answers. */
-	job_start(&egress);
-
-	r = clerk_admission(&clerk, &s);
-	STEP("admitted");
-	if (job_join(&egress) != 0 && r == 0)
-		r = EXIT_ERROR;
+	/* 4. Register the session with the egress programs (or attach its
+	 *    own), here, while the child builds the box and the clerk admits:
+	 *    this thread has nothing else to do until the clerk answers. Only
+	 *    pid 1, our own code, runs in the cgroup before GO, and GO waits
+	 *    for both. */
+	egress_r = setup_egress(&s) < 0 ? EXIT_ERROR : 0;
 	STEP("egress");
+	r = clerk_admission(&clerk, &s); /* a denial says more than an egress failure */
+	STEP("admitted");
+	if (r == 0)
+		r = egress_r;
 	if (r == 0)
 		r = box_go(&s.box) < 0 ? EXIT_ERROR : 0;
 	if (r > 0) {
@@ -1398,7 +1348,6 @@ finish:
 	 *     for machines. */
 	if (clerk.pid >= 0 && clerk_admission(&clerk, &s) > 0 && !s.reason)
 		fail(&s, s.denied ? "denied" : "error", clerk.admitted.r);
-	(void) job_join(&egress);
 	s.degraded |= s.admit_degraded | s.egress_degraded;
 	egress_finish(&s);
 	if (s.cgroup)
