@@ -34,30 +34,45 @@ static int try_load(const char *path, const LedgerPlugin **ret, char **ret_error
 	return 0;
 }
 
-int ledger_plugin_load(const LedgerPlugin **ret, char **ret_error)
+int ledger_plugin_find(char **ret_path, char **ret_error)
 {
 	const char *env = getenv("KDC_LEDGER_PLUGIN");
 	char exe[PATH_MAX], path[PATH_MAX + 32];
+	const char *found = NULL;
 	ssize_t n;
-	int r;
 
 	*ret_error = NULL;
 	if (!isempty(env))
-		return try_load(env, ret, ret_error);
-
-	/* Beside the binary: the build tree, or a relocated install. */
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		char *slash;
-		exe[n] = 0;
-		slash = strrchr(exe, '/');
-		if (slash) {
-			*slash = 0;
-			snprintf(path, sizeof(path), "%s/%s", exe, LEDGER_PLUGIN_NAME);
-			if (access(path, R_OK) == 0)
-				return try_load(path, ret, ret_error);
+		found = env;
+	else {
+		/* Beside the binary: the build tree, or a relocated install. */
+		n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		if (n > 0) {
+			char *slash;
+			exe[n] = 0;
+			slash = strrchr(exe, '/');
+			if (slash) {
+				*slash = 0;
+				snprintf(path, sizeof(path), "%s/%s", exe, LEDGER_PLUGIN_NAME);
+				if (access(path, R_OK) == 0)
+					found = path;
+			}
 		}
+		if (!found)
+			found = PKGLIBDIR "/" LEDGER_PLUGIN_NAME;
 	}
-	r = try_load(PKGLIBDIR "/" LEDGER_PLUGIN_NAME, ret, ret_error);
-	return r;
+	if (access(found, R_OK) < 0) {
+		int r = negative_errno();
+		if (asprintf(ret_error, "%s: %s", found, strerror(-r)) < 0)
+			*ret_error = NULL;
+		return r;
+	}
+	*ret_path = strdup(found);
+	return *ret_path ? 0 : -ENOMEM;
+}
+
+int ledger_plugin_load(const char *path, const LedgerPlugin **ret, char **ret_error)
+{
+	*ret_error = NULL;
+	return try_load(path, ret, ret_error);
 }

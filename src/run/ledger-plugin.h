@@ -30,4 +30,9 @@ typedef struct LedgerPlugin {
 /* Finds and loads the plugin: $KDC_LEDGER_PLUGIN, else kdc-ledger.so beside
  * the kdc-run binary (a build tree), else PKGLIBDIR. On failure returns
  * -errno and a one-line reason in *ret_error. */
-int ledger_plugin_load(const LedgerPlugin **ret, char **ret_error);
+/* Where the plugin is: $KDC_LEDGER_PLUGIN, beside the binary, or the
+ * package's library directory. -errno and why (*ret_error) when there is no
+ * readable file there: kdc-run then starts no clerk for it. */
+int ledger_plugin_find(char **ret_path, char **ret_error);
+/* Loads it (dlopen, never unloaded). */
+int ledger_plugin_load(const char *path, const LedgerPlugin **ret, char **ret_error);

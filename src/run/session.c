@@ -59,6 +59,9 @@ typedef struct Session {
 	bool denied;
 	int64_t cost; /* micro-units of plan->budget_unit */
 	bool priced;
+	int64_t hold_amount;	/* the worst case, held at admission */
+	uint64_t hold_ttl_usec; /* 0: the ledger's default */
+	char *plugin_path;	/* the ledger plugin the clerk loads */
 
 	CgroupSession *cgroup; /* NULL: no session cgroup (degraded) */
 
@@ -444,6 +447,35 @@ static int worst_case_cost(const Plan *p, int64_t *ret)
 /* Step 2: one transaction decides. A denial prints one line and the run
  * exits 123; a ledger that cannot answer denies too (fail closed), unless
  * the profile degrades 'budget'. */
+/* A ledger that cannot answer: a denial (fail closed), or a warning when
+ * the profile degrades 'budget'. Returns 0 or the exit status. */
+static int no_admission(Session *s, const char *path, const char *why)
+{
+	if (s->plan->degrade & DEGRADE_BUDGET) {
+		log_warning("no admission: the ledger at %s cannot answer (%s); budget not enforced "
+			    "(degraded by the profile)",
+			    path ? path : "?", why);
+		s->admit_degraded |= DEGRADE_BUDGET;
+		return 0;
+	}
+	s->denied = true;
+	log_error("denied: the ledger at %s cannot answer (%s)", path ? path : "?", why);
+	return EXIT_DENIED;
+}
+
+/* What admission will hold: the worst case of a priced run, for its wall
+ * limit plus a margin (then the hold expires). */
+static int plan_admission(Session *s)
+{
+	const Plan *p = s->plan;
+
+	if (worst_case_cost(p, &s->hold_amount) < 0)
+		return -EINVAL;
+	s->priced = s->hold_amount > 0 || p->price_cpu_s || p->price_wall_s;
+	s->hold_ttl_usec = p->wall_usec != LIMIT_UNSET ? p->wall_usec + 300 * USEC_PER_SEC : 0;
+	return 0;
+}
+
 static int admit(Session *s, const char *command)
 {
 	const Plan *p = s->plan;
@@ -461,13 +493,10 @@ static int admit(Session *s, const char *command)
 	int r;
 
 	req.tenant = s->tenant;
-	if (worst_case_cost(p, &req.hold_amount) < 0)
-		return EXIT_ERROR;
-	s->priced = req.hold_amount > 0 || p->price_cpu_s || p->price_wall_s;
-	/* The hold outlives a crashed kdc-run by a margin, then expires. */
-	req.hold_ttl_usec = p->wall_usec != LIMIT_UNSET ? p->wall_usec + 300 * USEC_PER_SEC : 0;
+	req.hold_amount = s->hold_amount;
+	req.hold_ttl_usec = s->hold_ttl_usec;
 
-	r = ledger_plugin_load(&s->lp, &perr);
+	r = ledger_plugin_load(s->plugin_path, &s->lp, &perr);
 	STEP("ledger: plugin loaded");
 	if (r >= 0)
 		r = s->lp->default_path(&path);
@@ -479,18 +508,10 @@ static int admit(Session *s, const char *command)
 	STEP("ledger: admit transaction");
 	if (r < 0) {
 		const char *why = perr ? perr : s->ledger && r != -ENOMEM ? s->lp->errmsg(s->ledger) : strerror(-r);
+		r = no_admission(s, path, why);
 		if (s->ledger)
 			s->lp->close(TAKE_PTR(s->ledger));
-		if (p->degrade & DEGRADE_BUDGET) {
-			log_warning("no admission: the ledger at %s cannot answer (%s); budget not enforced "
-				    "(degraded by the profile)",
-				    path ? path : "?", why);
-			s->admit_degraded |= DEGRADE_BUDGET;
-			return 0;
-		}
-		s->denied = true;
-		log_error("denied: the ledger at %s cannot answer (%s)", path ? path : "?", why);
-		return EXIT_DENIED;
+		return r;
 	}
 	if (res.tenant_created)
 		log_notice("created tenant '%s' in the ledger at %s", s->tenant, path);
@@ -1060,6 +1081,8 @@ static int clerk_start(Clerk *c, Session *s, const char *command)
  * nothing has admitted nothing: the run is denied (fail closed). */
 static int clerk_admission(Clerk *c, Session *s)
 {
+	if (c->pid < 0)
+		return 0; /* no clerk: no plugin, and the profile degrades budget */
 	if (!c->answered) {
 		c->answered = true;
 		if (clerk_recv(c->fd, &c->admitted, sizeof(c->admitted)) < 0) {
@@ -1240,11 +1263,28 @@ int session_main(const char *profile, const ProfileOverrides *o, bool print_prof
 	 *    from DESIGN.md's order: the box is built before admission is
 	 *    known; nothing of the agent runs before it). kdc-run has no
 	 *    threads: fork (and clone3 below) copy no lock held by another. */
-	r = clerk_start(&clerk, &s, command);
-	if (r < 0) {
-		log_error_errno(r, "cannot start the ledger clerk: %m");
+	if (plan_admission(&s) < 0) {
 		fail(&s, "error", EXIT_ERROR);
 		goto finish;
+	}
+	{
+		/* No plugin, no clerk: the ledger cannot answer, known now. */
+		_cleanup_free_ char *why = NULL;
+		r = ledger_plugin_find(&s.plugin_path, &why);
+		if (r < 0) {
+			r = no_admission(&s, NULL, why ? why : strerror(-r));
+			if (r > 0) {
+				fail(&s, "denied", r);
+				goto finish;
+			}
+		} else {
+			r = clerk_start(&clerk, &s, command);
+			if (r < 0) {
+				log_error_errno(r, "cannot start the ledger clerk: %m");
+				fail(&s, "error", EXIT_ERROR);
+				goto finish;
+			}
+		}
 	}
 
 	/* The filter is built (or read from the cache) before clone, so the
@@ -1361,6 +1401,7 @@ finish:
 	if (json_status && write_json_status(&s, json_status) < 0)
 		r = s.exit_status ? s.exit_status : EXIT_ERROR;
 	egress_plan_done(&s.egress_plan);
+	free(s.plugin_path);
 	strv_free(s.egress_lines);
 	strv_free(s.landlock.ro_paths);
 	strv_free(s.landlock.rw_paths);

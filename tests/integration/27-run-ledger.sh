@@ -91,6 +91,23 @@ like "$out" "kdc-run: denied: the ledger clerk \(pid [0-9]+\) ended without an a
 [ ! -e "$work/ran" ]
 is "$?" 0 "... and none of the agent ran"
 
+# No ledger plugin at all: known before any clerk starts. Denied, unless
+# the profile degrades budget.
+out=$(KDC_LEDGER_PLUGIN=/nonexistent/kdc-ledger.so "$KDC_RUN" --profile default --workdir "$work" \
+	-- /bin/sh -c 'touch /work/ran' 2>&1)
+is "$?" 123 "without a ledger plugin the run is denied (123)"
+like "$out" "kdc-run: denied: the ledger at \? cannot answer \(/nonexistent/kdc-ledger.so: No such file" "... naming it"
+[ ! -e "$work/ran" ]
+is "$?" 0 "... and none of the agent ran"
+printf '[profile]\nversion = 1\ninclude = default\n[sandbox]\ndegrade = memory,cpu,pids,cgroup,egress-bpf,landlock,budget\n' \
+	>"$TESTDIR/p/nobudget.ini"
+out=$(KDC_LEDGER_PLUGIN=/nonexistent/kdc-ledger.so "$KDC_RUN" --profile "$TESTDIR/p/nobudget.ini" \
+	--workdir "$work" -- /bin/sh -c 'touch /work/ran' 2>&1)
+is "$?" 0 "with budget degraded, a run without a ledger plugin goes on"
+like "$out" "warning: no admission: the ledger at \? cannot answer" "... with a warning"
+ok "... and the agent ran" test -e "$work/ran"
+rm -f "$work/ran"
+
 # The command is recorded whole, however long (and listed whole in CSV:
 # "/bin/true " and two 70,000-byte arguments, 140,011 bytes and a newline).
 long=$(head -c 70000 /dev/zero | tr '\0' x)
