@@ -305,7 +305,7 @@ static _noreturn_ void box_child(const BoxConfig *c, int msg_fd)
 	if (r < 0)
 		child_fail(msg_fd, &err);
 
-	/* 4. Resource limits: no core files (they could carry what the agent
+	/* 5. Resource limits: no core files (they could carry what the agent
 	 *    read), and the open-file limit. Only lowering is possible here. */
 	{
 		struct rlimit rl = {0, 0};
@@ -318,29 +318,29 @@ static _noreturn_ void box_child(const BoxConfig *c, int msg_fd)
 		}
 	}
 
-	/* 5. Only stdio and the report socket stay open. */
+	/* 6. Only stdio and the report socket stay open. */
 	r = close_all_fds_but(msg_fd);
 	if (r < 0)
 		child_failf(msg_fd, r, "cannot close inherited file descriptors");
 
-	/* 6. Landlock, while we can still open the paths it names. */
+	/* 7. Landlock, while we can still open the paths it names. */
 	if (c->landlock_apply) {
 		r = c->landlock_apply(c->landlock_data);
 		if (r < 0)
 			child_failf(msg_fd, r, "cannot apply the Landlock ruleset");
 	}
 
-	/* 7. A session of our own: the caller's terminal is no longer our
+	/* 8. A session of our own: the caller's terminal is no longer our
 	 *    controlling terminal (CVE-2017-5226), unless the profile asks. */
 	if (!p->terminal && setsid() < 0)
 		child_failf(msg_fd, negative_errno(), "cannot start a new session");
 
-	/* 8. No capabilities, for us and for anything we execute. */
+	/* 9. No capabilities, for us and for anything we execute. */
 	r = caps_drop_all();
 	if (r < 0)
 		child_failf(msg_fd, r, "cannot drop capabilities");
 
-	/* 9. No privilege gain through execve (setuid, file capabilities).
+	/* 10. No privilege gain through execve (setuid, file capabilities).
 	 *    pid 1 is not dumpable: the agent cannot open /proc/1/exe, mem or
 	 *    fds (CVE-2019-5736 class); the agent's own execve resets it for
 	 *    itself only. */
@@ -349,7 +349,7 @@ static _noreturn_ void box_child(const BoxConfig *c, int msg_fd)
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		child_failf(msg_fd, negative_errno(), "cannot set no_new_privs");
 
-	/* 10. Seccomp last: everything above needed syscalls it forbids. */
+	/* 11. Seccomp last: everything above needed syscalls it forbids. */
 	if (c->seccomp_install) {
 		r = c->seccomp_install(c->seccomp_data);
 		if (r < 0)
