@@ -831,17 +831,29 @@ static bool cgroup_populated(int fd, uint64_t id)
 
 /* ---- a session in an instance's maps ------------------------------------ */
 
-/* Writes the session's flags on every CPU (and zeroes its counters). */
-static int session_write(int sessions_fd, uint64_t id, uint32_t flags, uint64_t map_flags)
+/* A zeroed value of the per-CPU sessions map: one entry per possible CPU. */
+static int session_values(struct egress_session **ret, int *ret_n)
 {
 	int n_cpus = libbpf_num_possible_cpus();
-	_cleanup_free_ struct egress_session *v = NULL;
 
 	if (n_cpus <= 0)
 		return n_cpus < 0 ? n_cpus : -EIO;
-	v = calloc((size_t) n_cpus, sizeof(*v));
-	if (!v)
+	*ret = calloc((size_t) n_cpus, sizeof(**ret));
+	if (!*ret)
 		return -ENOMEM;
+	*ret_n = n_cpus;
+	return 0;
+}
+
+/* Writes the session's flags on every CPU (and zeroes its counters). */
+static int session_write(int sessions_fd, uint64_t id, uint32_t flags, uint64_t map_flags)
+{
+	_cleanup_free_ struct egress_session *v = NULL;
+	int n_cpus, r;
+
+	r = session_values(&v, &n_cpus);
+	if (r < 0)
+		return r;
 	for (int i = 0; i < n_cpus; i++)
 		v[i].flags = flags;
 	if (bpf_map_update_elem(sessions_fd, &id, v, map_flags) < 0)
@@ -1461,14 +1473,12 @@ int egress_consume(Egress *e, void (*cb)(const EgressEvent *ev, void *userdata),
 
 static int stat_sums(Egress *e, uint64_t sums[_EGRESS_STAT_MAX])
 {
-	int n_cpus = libbpf_num_possible_cpus();
 	_cleanup_free_ struct egress_session *v = NULL;
+	int n_cpus, r;
 
-	if (n_cpus <= 0)
-		return n_cpus < 0 ? n_cpus : -EIO;
-	v = calloc((size_t) n_cpus, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
+	r = session_values(&v, &n_cpus);
+	if (r < 0)
+		return r;
 	if (bpf_map_lookup_elem(e->sessions_fd, &e->id, v) < 0)
 		return negative_errno();
 	memset(sums, 0, sizeof(uint64_t) * _EGRESS_STAT_MAX);

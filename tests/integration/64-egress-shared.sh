@@ -55,6 +55,19 @@ has_entry() {
 	"$BPFTOOL" map lookup id "$1" key $k >/dev/null 2>&1
 }
 
+# session_with_entry: waits (5 s at most) until a session cgroup of the
+# tenant has its entry in MAP; sets sess to its directory.
+session_with_entry() {
+	local i
+	sess=""
+	for i in $(seq 50); do
+		sess=$(ls -d "$SLICE/$TENANT"/*/ 2>/dev/null | head -n 1)
+		[ -n "$sess" ] && has_entry "$MAP" "$(stat -c %i "$sess")" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # (a) Installed by the first run, reused by the second. Instances of
 # earlier builds stay on kdc.slice until it is removed: start clean when no
 # session is there.
@@ -78,12 +91,7 @@ is "$(progs)" "$before" "a second run reuses the same programs (same ids)"
 run --net filtered --allow 198.51.100.1:8080 -- /bin/sleep 3 >/dev/null 2>&1 &
 kr=$!
 add_cleanup "kill -9 $kr 2>/dev/null"
-sess=""
-for i in $(seq 50); do
-	sess=$(ls -d "$SLICE/$TENANT"/*/ 2>/dev/null | head -n 1)
-	[ -n "$sess" ] && has_entry "$MAP" "$(stat -c %i "$sess")" && break
-	sleep 0.1
-done
+session_with_entry
 id=$(stat -c %i "$sess" 2>/dev/null)
 ok "a running session has its entry (cgroup id $id)" has_entry "$MAP" "$id"
 wait $kr
@@ -95,12 +103,7 @@ nsenter --net=/run/netns/$NS "$KDC_RUN" --profile default --quiet --workdir "$wo
 	--allow 198.51.100.1:8080 -- /bin/sleep 30 >/dev/null 2>&1 &
 kr=$!
 add_cleanup "kill -9 $kr 2>/dev/null"
-sess=""
-for i in $(seq 50); do
-	sess=$(ls -d "$SLICE/$TENANT"/*/ 2>/dev/null | head -n 1)
-	[ -n "$sess" ] && has_entry "$MAP" "$(stat -c %i "$sess")" && break
-	sleep 0.1
-done
+session_with_entry
 id=$(stat -c %i "$sess")
 kill -9 $kr
 wait $kr 2>/dev/null
@@ -146,13 +149,7 @@ nsenter --net=/run/netns/$NS "$KDC_RUN" --profile default --quiet --workdir "$wo
 	--allow 198.51.100.1:8080 -- /bin/sleep 6 >"$TESTDIR/g.out" 2>&1 &
 kr=$!
 add_cleanup "kill -9 $kr 2>/dev/null"
-sess=""
-for i in $(seq 50); do
-	sess=$(ls -d "$SLICE/$TENANT"/*/ 2>/dev/null | head -n 1)
-	[ -n "$sess" ] && has_entry "$MAP" "$(stat -c %i "$sess")" && break
-	sleep 0.1
-done
-[ -n "$sess" ] && has_entry "$MAP" "$(stat -c %i "$sess")" || bail_out "the session did not start: $(cat "$TESTDIR/g.out")"
+session_with_entry || bail_out "the session did not start: $(cat "$TESTDIR/g.out")"
 mkdir "${sess}sub"
 add_cleanup "rmdir '${sess}sub' 2>/dev/null"
 in_sub() { in_ns sh -c "echo \$\$ > '${sess}sub/cgroup.procs' && exec \"\$@\"" sh "$@"; }
