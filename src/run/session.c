@@ -76,9 +76,7 @@ typedef struct Session {
 	/* Landlock (in the child, step 6). */
 	LandlockPlan landlock;
 	int landlock_enforced;
-	unsigned degraded;	  /* Degrade bits actually taken */
-	unsigned admit_degraded;  /* ... by the ledger clerk */
-	unsigned egress_degraded; /* ... by the egress setup */
+	unsigned degraded; /* Degrade bits actually taken */
 	CgroupStats stats;
 	bool have_stats;
 
@@ -258,7 +256,7 @@ static int setup_egress(Session *s)
 	if (r < 0) {
 		if (p->degrade & DEGRADE_EGRESS_BPF) {
 			log_warning_errno(r, "no eBPF second wall (degraded by the profile): %m");
-			s->egress_degraded |= DEGRADE_EGRESS_BPF;
+			s->degraded |= DEGRADE_EGRESS_BPF;
 			return 0;
 		}
 		return log_error_errno(r, "cannot attach the egress programs (second wall): %m; add "
@@ -455,7 +453,7 @@ static int no_admission(Session *s, const char *path, const char *why)
 		log_warning("no admission: the ledger at %s cannot answer (%s); budget not enforced "
 			    "(degraded by the profile)",
 			    path ? path : "?", why);
-		s->admit_degraded |= DEGRADE_BUDGET;
+		s->degraded |= DEGRADE_BUDGET;
 		return 0;
 	}
 	s->denied = true;
@@ -954,8 +952,8 @@ static void audit_egress(Session *s)
  * (PR_SET_PDEATHSIG): an unsettled hold then expires after its TTL. */
 typedef struct ClerkAdmitted {
 	int r; /* 0, or the exit status of a denial / error */
-	bool admitted, denied, priced;
-	unsigned degraded;
+	bool admitted, denied;
+	unsigned degraded; /* DEGRADE_BUDGET when the ledger could not answer */
 } ClerkAdmitted;
 
 typedef struct ClerkSettle {
@@ -981,7 +979,7 @@ static int clerk_recv(int fd, void *buf, size_t size)
 	ssize_t n;
 
 	do
-		n = recv(fd, buf, size, MSG_CMSG_CLOEXEC);
+		n = recv(fd, buf, size, 0);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return negative_errno();
@@ -1016,8 +1014,7 @@ static _Noreturn void clerk_main(Session *s, const char *command, int fd, pid_t 
 	a.r = admit(s, command);
 	a.admitted = s->admitted;
 	a.denied = s->denied;
-	a.priced = s->priced;
-	a.degraded = s->admit_degraded;
+	a.degraded = s->degraded & DEGRADE_BUDGET;
 	if (clerk_send(fd, &a, sizeof(a)) < 0 || !s->admitted)
 		goto done;
 
@@ -1051,7 +1048,7 @@ done:
 	_exit(0);
 }
 
-/* Forks the clerk; on failure admission runs in kdc-run itself. */
+/* Forks the clerk, which admits at once and then waits to settle. */
 static int clerk_start(Clerk *c, Session *s, const char *command)
 {
 	int sv[2];
@@ -1091,8 +1088,7 @@ static int clerk_admission(Clerk *c, Session *s)
 		}
 		s->admitted = c->admitted.admitted;
 		s->denied = c->admitted.denied;
-		s->priced = c->admitted.priced;
-		s->admit_degraded = c->admitted.degraded;
+		s->degraded |= c->admitted.degraded;
 	}
 	return c->admitted.r;
 }
@@ -1386,9 +1382,8 @@ finish:
 	/* 10. Settle: post the actual cost, release the rest of the hold,
 	 *     record the session and the egress decisions; then the result
 	 *     for machines. */
-	if (clerk.pid >= 0 && clerk_admission(&clerk, &s) > 0 && !s.reason)
+	if (clerk_admission(&clerk, &s) > 0 && !s.reason)
 		fail(&s, s.denied ? "denied" : "error", clerk.admitted.r);
-	s.degraded |= s.admit_degraded | s.egress_degraded;
 	egress_finish(&s);
 	if (s.cgroup)
 		(void) cgroup_session_destroy(TAKE_PTR(s.cgroup));
