@@ -322,22 +322,6 @@ static void cell(const json_t *row, const char *key, char *buf, size_t len)
 		snprintf(buf, len, "%s", "");
 }
 
-static void csv_field(const char *s);
-
-/* A CSV cell is the whole value, however long (a table cell is cut). */
-static void csv_cell(const json_t *row, const char *key)
-{
-	const json_t *v = json_object_get(row, key);
-	char buf[64];
-
-	if (json_is_string(v))
-		csv_field(json_string_value(v));
-	else {
-		cell(row, key, buf, sizeof(buf));
-		csv_field(buf);
-	}
-}
-
 static void csv_field(const char *s)
 {
 	if (!strpbrk(s, ",\"\n\r")) {
@@ -351,6 +335,20 @@ static void csv_field(const char *s)
 		putchar(*s);
 	}
 	putchar('"');
+}
+
+/* A CSV cell is the whole value, however long (a table cell is cut). */
+static void csv_cell(const json_t *row, const char *key)
+{
+	const json_t *v = json_object_get(row, key);
+	char buf[64];
+
+	if (json_is_string(v))
+		csv_field(json_string_value(v));
+	else {
+		cell(row, key, buf, sizeof(buf));
+		csv_field(buf);
+	}
 }
 
 /* One table line (the header when row is NULL), without trailing blanks. */
