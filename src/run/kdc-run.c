@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/profile.h"
+#include "run/clerk.h"
 #include "run/session.h"
 #include "shared/log.h"
 #include "shared/macro.h"
@@ -227,6 +228,7 @@ int main(int argc, char *argv[])
 	int r;
 
 	log_set_program(argv[0]);
+	clerk_remember_argv(argc, argv);
 	if (argc >= 2 && streq(argv[1], "doctor"))
 		return session_doctor(argc - 1, argv + 1);
 

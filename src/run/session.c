@@ -28,6 +28,7 @@
 #include "core/cgroup.h"
 #include "core/egress.h"
 #include "core/landlock.h"
+#include "run/clerk.h"
 #include "run/ledger-plugin.h"
 #include "core/profile.h"
 #include "core/seccomp-policy.h"
@@ -51,9 +52,7 @@ typedef struct Session {
 	BoxProcess box;
 	bool box_started;
 
-	/* Admission (step 2) and settlement (step 10). */
-	const LedgerPlugin *lp; /* the ledger plugin, loaded after clone */
-	Ledger *ledger;		/* NULL: budget degraded */
+	/* Admission (step 2) and settlement (step 10), through the clerk. */
 	char tenant[LEDGER_NAME_MAX + 1];
 	bool admitted;
 	bool denied;
@@ -62,6 +61,7 @@ typedef struct Session {
 	int64_t hold_amount;	/* the worst case, held at admission */
 	uint64_t hold_ttl_usec; /* 0: the ledger's default */
 	char *plugin_path;	/* the ledger plugin the clerk loads */
+	char *db_path;
 
 	CgroupSession *cgroup; /* NULL: no session cgroup (degraded) */
 
@@ -474,57 +474,6 @@ static int plan_admission(Session *s)
 	return 0;
 }
 
-static int admit(Session *s, const char *command)
-{
-	const Plan *p = s->plan;
-	_cleanup_free_ char *path = NULL, *perr = NULL;
-	LedgerAdmitResult res = {0};
-	LedgerAdmitRequest req = {
-	    .project = p->project,
-	    .user = p->user,
-	    .session_id = s->id,
-	    .unit = p->budget_unit[0] ? p->budget_unit : "USD",
-	    .create_tenant = true,
-	    .command = command,
-	};
-	char buf[64];
-	int r;
-
-	req.tenant = s->tenant;
-	req.hold_amount = s->hold_amount;
-	req.hold_ttl_usec = s->hold_ttl_usec;
-
-	r = ledger_plugin_load(s->plugin_path, &s->lp, &perr);
-	STEP("ledger: plugin loaded");
-	if (r >= 0)
-		r = s->lp->default_path(&path);
-	if (r >= 0)
-		r = s->lp->open(path, &s->ledger);
-	STEP("ledger: opened");
-	if (r >= 0)
-		r = s->lp->admit(s->ledger, &req, &res);
-	STEP("ledger: admit transaction");
-	if (r < 0) {
-		const char *why = perr ? perr : s->ledger && r != -ENOMEM ? s->lp->errmsg(s->ledger) : strerror(-r);
-		r = no_admission(s, path, why);
-		if (s->ledger)
-			s->lp->close(TAKE_PTR(s->ledger));
-		return r;
-	}
-	if (res.tenant_created)
-		log_notice("created tenant '%s' in the ledger at %s", s->tenant, path);
-	if (!res.allowed) {
-		s->denied = true;
-		log_error("denied: %s", res.reason);
-		return EXIT_DENIED;
-	}
-	s->admitted = true;
-	if (req.hold_amount > 0)
-		log_info("admitted: hold %s for tenant '%s'",
-			 units_format_amount(buf, sizeof(buf), req.hold_amount, req.unit), s->tenant);
-	return 0;
-}
-
 /* Step 10: what the run cost, from what the cgroup (or wait4) measured. */
 static int64_t actual_cost(const Session *s)
 {
@@ -537,31 +486,6 @@ static int64_t actual_cost(const Session *s)
 	unsigned __int128 c = (unsigned __int128) (uint64_t) p->price_cpu_s * cpu_usec / USEC_PER_SEC +
 			      (unsigned __int128) (uint64_t) p->price_wall_s * wall_usec / USEC_PER_SEC;
 	return c > INT64_MAX ? INT64_MAX : (int64_t) c;
-}
-
-static void settle(Session *s)
-{
-	LedgerSettleRequest req = {
-	    .session_id = s->id,
-	    .end_reason = s->reason,
-	    .exit_status = s->exit_status,
-	    .wall_usec = s->end_usec > s->start_usec ? s->end_usec - s->start_usec : 0,
-	    .cpu_usec = s->have_stats ? s->stats.cpu_usec : 0,
-	    .memory_peak = s->have_stats ? s->stats.memory_peak : 0,
-	    .pids_peak = s->have_stats ? s->stats.pids_peak : 0,
-	    .egress_bytes = s->have_egress_stats ? s->egress_bytes : 0,
-	};
-	int r;
-
-	if (!s->ledger || !s->admitted)
-		return;
-	s->cost = actual_cost(s);
-	req.actual = s->cost;
-	r = s->lp->settle(s->ledger, &req);
-	if (r == -ETIME)
-		log_warning("the session's hold had expired before settlement: nothing was posted");
-	else if (r < 0)
-		log_error_errno(r, "cannot settle the session in the ledger: %s", s->lp->errmsg(s->ledger));
 }
 
 static void handle_msg(Session *s, const BoxMsg *m, int fd)
@@ -907,232 +831,88 @@ static int write_json_status(const Session *s, const char *path)
 	return 0;
 }
 
-/* Every egress decision the ring buffer delivered, into the audit trail in
- * one transaction (the counters in the session row hold the totals). */
-static void audit_egress(Session *s)
+/* Step 2 through the clerk (clerk.h): asks a resident one of this ledger,
+ * or forks one, right after the plan. Returns 0, or the exit status. */
+static int start_clerk(Session *s, Clerk *c, const char *command)
 {
-	size_t n = strv_length(s->egress_lines), i = 0;
-	_cleanup_free_ AuditRecord *recs = NULL;
+	const Plan *p = s->plan;
+	uint64_t linger;
 	int r;
 
-	if (!s->ledger || n == 0)
-		return;
-	recs = calloc(n, sizeof(AuditRecord));
-	if (!recs)
-		return (void) log_oom();
-	STRV_FOREACH (l, s->egress_lines) {
-		recs[i] = (AuditRecord){
-		    .tenant = s->tenant,
-		    .project = s->plan->project,
-		    .user = s->plan->user,
-		    .session = s->id,
-		    .actor = "bpf",
-		    .action = "egress",
-		    .object = strchr(*l, ' ') ? strchr(*l, ' ') + 1 : *l,
-		    .decision = startswith(*l, "allow") ? "allow" : "deny",
-		    .rule = net_mode_to_string(s->plan->net),
-		    .reason = *l,
-		};
-		i++;
+	if (clerk_linger(&linger) < 0)
+		return log_error("invalid $KDC_LEDGER_LINGER '%s': a duration such as 30s, or 0",
+				 getenv("KDC_LEDGER_LINGER")),
+		       EXIT_ERROR;
+	r = ledger_default_path(&s->db_path);
+	if (r >= 0 && s->db_path[0] != '/') {
+		/* the clerk may outlive our working directory */
+		_cleanup_free_ char *cwd = getcwd(NULL, 0), *rel = TAKE_PTR(s->db_path);
+		if (!cwd || asprintf(&s->db_path, "%s/%s", cwd, rel) < 0)
+			r = -ENOMEM;
 	}
-	r = s->lp->audit_many(s->ledger, recs, n);
-	if (r < 0)
-		log_error_errno(r, "cannot write %zu egress decisions to the audit trail: %s", n,
-				s->lp->errmsg(s->ledger));
-}
-
-/* The ledger clerk: steps 2 and 10 in a process of their own, forked from
- * kdc-run right after the plan, before the box exists. Loading
- * SQLite and libcrypto, opening the ledger and one fsync'ed transaction
- * take ~9 ms of CPU: the clerk spends them on the other core while kdc-run
- * builds the box, and SQLite, libcrypto and their caches never enter
- * kdc-run's own address space (nor pid 1's, which kdc-run clones). The
- * clerk admits, says so, waits for the end of the run, settles it and
- * records the egress decisions, says so, and exits. It dies with kdc-run
- * (PR_SET_PDEATHSIG): an unsettled hold then expires after its TTL. */
-typedef struct ClerkAdmitted {
-	int r; /* 0, or the exit status of a denial / error */
-	bool admitted, denied;
-	unsigned degraded; /* DEGRADE_BUDGET when the ledger could not answer */
-} ClerkAdmitted;
-
-typedef struct ClerkSettle {
-	char reason[32];
-	int exit_status;
-	uint64_t start_usec, end_usec;
-	bool have_stats, have_egress_stats;
-	CgroupStats stats;
-	struct rusage rusage;
-	uint64_t egress_bytes;
-	size_t lines_size; /* bytes of NUL-terminated egress lines in the next message */
-} ClerkSettle;
-
-typedef struct Clerk {
-	pid_t pid;
-	int fd;
-	bool answered;
-	ClerkAdmitted admitted;
-} Clerk;
-
-static int clerk_recv(int fd, void *buf, size_t size)
-{
-	ssize_t n;
-
-	do
-		n = recv(fd, buf, size, 0);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return negative_errno();
-	return n == (ssize_t) size ? 0 : -EBADMSG;
-}
-
-static int clerk_send(int fd, const void *buf, size_t size)
-{
-	ssize_t n;
-
-	do
-		n = send(fd, buf, size, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return negative_errno();
-	return n == (ssize_t) size ? 0 : -EIO;
-}
-
-static _Noreturn void clerk_main(Session *s, const char *command, int fd, pid_t parent)
-{
-	ClerkAdmitted a = {0};
-	ClerkSettle m;
-	_cleanup_free_ char *lines = NULL;
-
-	/* Signals are kdc-run's to forward to the box, not ours to die of
-	 * (a ^C reaches the whole process group). */
-	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
-		(void) signal(forwarded[i], SIG_IGN);
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
-		_exit(EXIT_ERROR);
-
-	a.r = admit(s, command);
-	a.admitted = s->admitted;
-	a.denied = s->denied;
-	a.degraded = s->degraded & DEGRADE_BUDGET;
-	if (clerk_send(fd, &a, sizeof(a)) < 0 || !s->admitted)
-		goto done;
-
-	/* Nothing more to do if kdc-run goes away without a word. */
-	if (clerk_recv(fd, &m, sizeof(m)) < 0)
-		goto done;
-	if (m.lines_size > 0) {
-		if (m.lines_size > (size_t) EGRESS_AUDIT_MAX * 512 || !(lines = malloc(m.lines_size)) ||
-		    clerk_recv(fd, lines, m.lines_size) < 0 || lines[m.lines_size - 1] != 0)
-			m.lines_size = 0;
-		for (const char *l = lines; m.lines_size > 0 && l < lines + m.lines_size; l += strlen(l) + 1)
-			(void) strv_extend(&s->egress_lines, l);
+	if (r < 0) {
+		r = no_admission(s, NULL, r == -ENXIO ? "no home directory for the default ledger path" : strerror(-r));
+		return r > 0 ? r : 0;
 	}
-	m.reason[sizeof(m.reason) - 1] = 0;
-	s->reason = m.reason;
-	s->exit_status = m.exit_status;
-	s->start_usec = m.start_usec;
-	s->end_usec = m.end_usec;
-	s->have_stats = m.have_stats;
-	s->stats = m.stats;
-	s->rusage = m.rusage;
-	s->have_egress_stats = m.have_egress_stats;
-	s->egress_bytes = m.egress_bytes;
-	settle(s);
-	audit_egress(s);
-	STEP("settled");
-	(void) clerk_send(fd, &a, sizeof(a));
-done:
-	if (s->ledger)
-		s->lp->close(TAKE_PTR(s->ledger));
-	_exit(0);
-}
-
-/* Forks the clerk, which admits at once and then waits to settle. */
-static int clerk_start(Clerk *c, Session *s, const char *command)
-{
-	int sv[2];
-	pid_t parent = getpid(), pid;
-
-	*c = (Clerk){.pid = -1, .fd = -EBADF};
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		return negative_errno();
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
-		safe_close(sv[0]);
-		safe_close(sv[1]);
-		return negative_errno();
+	r = clerk_begin(c,
+			&(ClerkAdmit){
+			    .db_path = s->db_path,
+			    .plugin_path = s->plugin_path,
+			    .tenant = s->tenant,
+			    .project = p->project,
+			    .user = p->user,
+			    .session_id = s->id,
+			    .unit = p->budget_unit[0] ? p->budget_unit : "USD",
+			    .command = command,
+			    .net = net_mode_to_string(p->net),
+			    .hold_amount = s->hold_amount,
+			    .hold_ttl_usec = s->hold_ttl_usec,
+			},
+			linger);
+	if (r < 0) {
+		log_error_errno(r, "cannot start the ledger clerk: %m");
+		return EXIT_ERROR;
 	}
-	if (pid == 0) {
-		safe_close(sv[0]);
-		clerk_main(s, command, sv[1], parent);
-	}
-	safe_close(sv[1]);
-	c->pid = pid;
-	c->fd = sv[0];
 	return 0;
 }
 
-/* The admission's answer (waits for it once). A clerk that died or said
- * nothing has admitted nothing: the run is denied (fail closed). */
-static int clerk_admission(Clerk *c, Session *s)
+/* The admission's answer (waits for it once). */
+static int clerk_admission(Session *s, Clerk *c)
 {
-	if (c->pid < 0)
+	int r;
+
+	if (c->fd < 0 && !c->answered)
 		return 0; /* no clerk: no plugin, and the profile degrades budget */
-	if (!c->answered) {
-		c->answered = true;
-		if (clerk_recv(c->fd, &c->admitted, sizeof(c->admitted)) < 0) {
-			log_error("denied: the ledger clerk (pid %d) ended without an answer", (int) c->pid);
-			c->admitted = (ClerkAdmitted){.r = EXIT_DENIED, .denied = true};
-		}
-		s->admitted = c->admitted.admitted;
-		s->denied = c->admitted.denied;
-		s->degraded |= c->admitted.degraded;
+	if (c->answered)
+		return c->r;
+	r = clerk_answer(c);
+	s->admitted = c->admitted;
+	s->denied = c->denied;
+	if (c->unanswered) {
+		c->r = r = no_admission(s, s->db_path, c->unanswered);
+		s->denied = r > 0;
 	}
-	return c->admitted.r;
+	return r;
 }
 
-/* Step 10 through the clerk: hands it the end of the run, waits until it
- * has settled and recorded it, and reaps it. */
-static void clerk_settle(Clerk *c, Session *s)
+/* Step 10 through the clerk: post the actual cost, release the rest of the
+ * hold, record the session and its egress decisions. */
+static void settle(Session *s, Clerk *c)
 {
-	ClerkSettle m = {
-	    .exit_status = s->exit_status,
-	    .start_usec = s->start_usec,
-	    .end_usec = s->end_usec,
-	    .have_stats = s->have_stats,
-	    .have_egress_stats = s->have_egress_stats,
-	    .stats = s->stats,
-	    .rusage = s->rusage,
-	    .egress_bytes = s->egress_bytes,
-	};
-	_cleanup_free_ char *lines = NULL;
-	ClerkAdmitted done;
-	size_t size = 0;
-
-	if (c->pid < 0)
-		return;
-	(void) clerk_admission(c, s);
-	if (s->admitted) {
-		snprintf(m.reason, sizeof(m.reason), "%s", s->reason ? s->reason : "error");
-		STRV_FOREACH (l, s->egress_lines)
-			size += strlen(*l) + 1;
-		if (size > 0 && (lines = malloc(size))) {
-			char *p = lines;
-			STRV_FOREACH (l, s->egress_lines)
-				p = stpcpy(p, *l) + 1;
-			m.lines_size = size;
-		}
+	(void) clerk_admission(s, c);
+	if (s->admitted)
 		s->cost = actual_cost(s);
-		if (clerk_send(c->fd, &m, sizeof(m)) < 0 ||
-		    (m.lines_size > 0 && clerk_send(c->fd, lines, m.lines_size) < 0) ||
-		    clerk_recv(c->fd, &done, sizeof(done)) < 0)
-			log_error("the ledger clerk (pid %d) ended before the session was settled", (int) c->pid);
-	}
-	c->fd = safe_close(c->fd);
-	(void) waitpid(c->pid, NULL, 0);
-	c->pid = -1;
+	clerk_settle(c, &(ClerkSettle){
+			    .reason = s->reason,
+			    .exit_status = s->exit_status,
+			    .actual = s->cost,
+			    .wall_usec = s->end_usec > s->start_usec ? s->end_usec - s->start_usec : 0,
+			    .cpu_usec = s->have_stats ? s->stats.cpu_usec : 0,
+			    .memory_peak = s->have_stats ? s->stats.memory_peak : 0,
+			    .pids_peak = s->have_stats ? s->stats.pids_peak : 0,
+			    .egress_bytes = s->have_egress_stats ? s->egress_bytes : 0,
+			    .egress_lines = s->egress_lines,
+			});
 }
 
 /* --json-status for a run that ended before it had a plan: every end writes
@@ -1172,7 +952,7 @@ int session_main(const char *profile, const ProfileOverrides *o, bool print_prof
 	_cleanup_strv_free_ char **envp = NULL;
 	_cleanup_seccomp_program_free_ SeccompProgram *seccomp = NULL;
 	Session s = {.box = {.pidfd = -EBADF, .msg_fd = -EBADF}, .notify_fd = -EBADF, .violation_nr = -1};
-	Clerk clerk = {.pid = -1, .fd = -EBADF};
+	Clerk clerk = CLERK_INIT;
 	BoxConfig c = {.cgroup_fd = -EBADF};
 	BoxError err = {0};
 	sigset_t sigs;
@@ -1274,10 +1054,9 @@ int session_main(const char *profile, const ProfileOverrides *o, bool print_prof
 				goto finish;
 			}
 		} else {
-			r = clerk_start(&clerk, &s, command);
-			if (r < 0) {
-				log_error_errno(r, "cannot start the ledger clerk: %m");
-				fail(&s, "error", EXIT_ERROR);
+			r = start_clerk(&s, &clerk, command);
+			if (r > 0) {
+				fail(&s, "error", r);
 				goto finish;
 			}
 		}
@@ -1341,7 +1120,7 @@ int session_main(const char *profile, const ProfileOverrides *o, bool print_prof
 	 *    for both. */
 	egress_r = setup_egress(&s) < 0 ? EXIT_ERROR : 0;
 	STEP("egress");
-	r = clerk_admission(&clerk, &s); /* a denial says more than an egress failure */
+	r = clerk_admission(&s, &clerk); /* a denial says more than an egress failure */
 	STEP("admitted");
 	if (r == 0)
 		r = egress_r;
@@ -1382,21 +1161,23 @@ finish:
 	/* 10. Settle: post the actual cost, release the rest of the hold,
 	 *     record the session and the egress decisions; then the result
 	 *     for machines. */
-	if (clerk_admission(&clerk, &s) > 0 && !s.reason)
-		fail(&s, s.denied ? "denied" : "error", clerk.admitted.r);
+	r = clerk_admission(&s, &clerk);
+	if (r > 0 && !s.reason)
+		fail(&s, s.denied ? "denied" : "error", r);
 	egress_finish(&s);
 	if (s.cgroup)
 		(void) cgroup_session_destroy(TAKE_PTR(s.cgroup));
 	if (!s.end_usec)
 		s.end_usec = now_usec();
 	STEP("cgroup removed");
-	clerk_settle(&clerk, &s);
+	settle(&s, &clerk);
 	STEP("settled");
 	r = 0;
 	if (json_status && write_json_status(&s, json_status) < 0)
 		r = s.exit_status ? s.exit_status : EXIT_ERROR;
 	egress_plan_done(&s.egress_plan);
 	free(s.plugin_path);
+	free(s.db_path);
 	strv_free(s.egress_lines);
 	strv_free(s.landlock.ro_paths);
 	strv_free(s.landlock.rw_paths);

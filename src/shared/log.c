@@ -7,6 +7,8 @@
 
 static const char *program = "kdc";
 static int max_level = LOG_LEVEL_NOTICE;
+static LogSink sink;
+static void *sink_userdata;
 
 void log_set_program(const char *name)
 {
@@ -29,6 +31,12 @@ int log_get_level(void)
 	return max_level;
 }
 
+void log_set_sink(LogSink s, void *userdata)
+{
+	sink = s;
+	sink_userdata = userdata;
+}
+
 int log_full_errno(int level, int error, const char *prefix, const char *fmt, ...)
 {
 	int saved = errno;
@@ -37,7 +45,7 @@ int log_full_errno(int level, int error, const char *prefix, const char *fmt, ..
 	if (error > 0)
 		error = -error;
 
-	if (level <= max_level) {
+	if (sink || level <= max_level) {
 		char buf[2048];
 
 		/* "%m" in fmt refers to the error we were handed, not to
@@ -46,7 +54,12 @@ int log_full_errno(int level, int error, const char *prefix, const char *fmt, ..
 		va_start(ap, fmt);
 		(void) vsnprintf(buf, sizeof(buf), fmt, ap);
 		va_end(ap);
-		(void) fprintf(stderr, "%s: %s%s\n", program, prefix ? prefix : "", buf);
+		if (sink) {
+			char line[2100];
+			snprintf(line, sizeof(line), "%s%s", prefix ? prefix : "", buf);
+			sink(level, line, sink_userdata);
+		} else
+			(void) fprintf(stderr, "%s: %s%s\n", program, prefix ? prefix : "", buf);
 	}
 
 	errno = saved;

@@ -23,6 +23,13 @@ const char *log_program(void);
 void log_set_level(int level);
 int log_get_level(void);
 
+/* While a sink is set, every line (whatever the level, with its prefix but
+ * without the program name) goes to it instead of stderr: the ledger clerk
+ * hands its lines to the kdc-run it serves, which prints them at its own
+ * level. NULL restores stderr. */
+typedef void (*LogSink)(int level, const char *line, void *userdata);
+void log_set_sink(LogSink sink, void *userdata);
+
 int log_full_errno(int level, int error, const char *prefix, const char *fmt, ...) _printf_(4, 5);
 
 #define log_error(...) log_full_errno(LOG_LEVEL_QUIET, 0, NULL, __VA_ARGS__)

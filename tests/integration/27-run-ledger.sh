@@ -131,9 +131,11 @@ id=$(sed -n 's/.*"session": "\([0-9a-f]*\)".*/\1/p' "$work/int.json")
 like "$("$KDC_LEDGER" sessions)" "$id .*signaled" "... and the clerk settled it all the same"
 like "$("$KDC_LEDGER" audit --session "$id")" "settle" "... with its audit row"
 
-# SIGKILL of kdc-run takes the clerk with it: nothing of the run remains.
+# SIGKILL of kdc-run takes the clerk it forked with it when the clerk does
+# not linger (KDC_LEDGER_LINGER=0; 59-run-clerk.sh has the resident one):
+# nothing of the run remains.
 rm -f "$work/started"
-setsid "$KDC_RUN" --profile default --workdir "$work" -- /bin/sh -c 'touch /work/started; exec sleep 30' \
+KDC_LEDGER_LINGER=0 setsid "$KDC_RUN" --profile default --workdir "$work" -- /bin/sh -c 'touch /work/started; exec sleep 30' \
 	>/dev/null 2>&1 &
 pid=$!
 wait_for test -e "$work/started"

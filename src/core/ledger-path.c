@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/* Where the ledger is, apart from the ledger itself: kdc-run needs the path
+ * (to find a resident clerk) without loading SQLite. */
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/ledger.h"
+#include "shared/macro.h"
+
+int ledger_default_path(char **ret)
+{
+	const char *e, *home;
+	char *p;
+
+	e = secure_getenv("KDC_DB");
+	if (!isempty(e))
+		p = strdup(e);
+	else if (geteuid() == 0)
+		p = strdup(LEDGER_SYSTEM_PATH);
+	else {
+		e = getenv("XDG_STATE_HOME");
+		if (!isempty(e) && e[0] == '/') {
+			if (asprintf(&p, "%s/kdc/kdc.db", e) < 0)
+				p = NULL;
+		} else {
+			home = getenv("HOME");
+			if (isempty(home) || home[0] != '/') {
+				struct passwd *pw = getpwuid(geteuid());
+				if (!pw || isempty(pw->pw_dir) || pw->pw_dir[0] != '/')
+					return -ENXIO;
+				home = pw->pw_dir;
+			}
+			if (asprintf(&p, "%s/.local/state/kdc/kdc.db", home) < 0)
+				p = NULL;
+		}
+	}
+	if (!p)
+		return -ENOMEM;
+	*ret = p;
+	return 0;
+}

@@ -1,0 +1,837 @@
+/* SPDX-License-Identifier: MIT */
+/* The ledger clerk (clerk.h): the kdc-run side (clerk_begin, clerk_answer,
+ * clerk_settle) and the clerk itself (clerk_serve), which is a fork of
+ * kdc-run that has loaded the ledger plugin.
+ *
+ * Why a clerk that stays: loading SQLite and libcrypto, opening the ledger
+ * and one fsync'ed transaction cost a fresh process ~6 ms and ~9 ms of CPU
+ * (most of it libcrypto's relocations), more than half of what the whole
+ * sandbox costs to start. A clerk that is already running answers in one
+ * round trip and one transaction.
+ *
+ * Who may talk to it: its socket sits beside the database, in the ledger's
+ * own 0700 directory (never mounted into a box), and the clerk accepts only
+ * peers of its own uid in its own user namespace (a box has its own), so
+ * an agent cannot reach it even through a bind mount of that directory. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/ledger.h"
+#include "run/clerk.h"
+#include "run/ledger-plugin.h"
+#include "run/session.h"
+#include "shared/log.h"
+#include "shared/macro.h"
+#include "shared/strv.h"
+#include "shared/units.h"
+
+static void *mfree(void *p)
+{
+	free(p);
+	return NULL;
+}
+
+#define CLERK_PROTOCOL 1
+#define CLERK_MSG_MAX (16u << 20) /* a command line is at most a few MiB */
+#define CLERK_CHECK_MSEC 2000	  /* how often an idle clerk looks at its socket */
+#define CLERK_READ_TIMEOUT_SEC 10 /* a client sends whole requests */
+#define CLERK_MAX_CONNS 256
+#define CLERK_LINGER_DEFAULT_USEC (30 * USEC_PER_SEC)
+#define CLERK_EGRESS_LINES_MAX 1000 /* kdc-run keeps no more per session */
+
+static uint64_t clock_usec(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
+
+static char *argv_area;
+static size_t argv_area_size;
+
+void clerk_remember_argv(int argc, char **argv)
+{
+	if (argc < 1)
+		return;
+	/* the strings lie one after the other: use them while they do */
+	argv_area = argv[0];
+	argv_area_size = strlen(argv[0]) + 1;
+	for (int i = 1; i < argc && argv[i] == argv_area + argv_area_size; i++)
+		argv_area_size += strlen(argv[i]) + 1;
+}
+
+static void set_title(const char *db_path)
+{
+	(void) prctl(PR_SET_NAME, "kdc-clerk");
+	if (!argv_area || argv_area_size < 2)
+		return;
+	memset(argv_area, 0, argv_area_size);
+	snprintf(argv_area, argv_area_size, "kdc-run: ledger clerk for %s", db_path);
+}
+
+int clerk_linger(uint64_t *ret_usec)
+{
+	const char *e = getenv("KDC_LEDGER_LINGER");
+
+	if (isempty(e)) {
+		*ret_usec = CLERK_LINGER_DEFAULT_USEC;
+		return 0;
+	}
+	return units_parse_duration(e, false, ret_usec);
+}
+
+/* ---- Messages: a 32-bit length, then that many bytes of JSON ----------- */
+
+static int write_all(int fd, const void *buf, size_t size)
+{
+	const char *p = buf;
+
+	while (size > 0) {
+		ssize_t n = send(fd, p, size, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return negative_errno();
+		p += n;
+		size -= (size_t) n;
+	}
+	return 0;
+}
+
+/* -EPIPE: the peer closed before the first byte. */
+static int read_all(int fd, void *buf, size_t size)
+{
+	char *p = buf;
+	size_t got = 0;
+
+	while (got < size) {
+		ssize_t n = recv(fd, p + got, size - got, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return negative_errno();
+		if (n == 0)
+			return got == 0 ? -EPIPE : -EBADMSG;
+		got += (size_t) n;
+	}
+	return 0;
+}
+
+static int msg_send(int fd, const json_t *o)
+{
+	_cleanup_free_ char *text = json_dumps(o, JSON_COMPACT);
+	uint32_t n;
+	int r;
+
+	if (!text)
+		return -ENOMEM;
+	n = (uint32_t) strlen(text);
+	r = write_all(fd, &n, sizeof(n));
+	return r < 0 ? r : write_all(fd, text, n);
+}
+
+static int msg_recv(int fd, json_t **ret)
+{
+	_cleanup_free_ char *buf = NULL;
+	uint32_t n;
+	json_t *o;
+	int r;
+
+	r = read_all(fd, &n, sizeof(n));
+	if (r < 0)
+		return r;
+	if (n == 0 || n > CLERK_MSG_MAX)
+		return -EBADMSG;
+	buf = malloc(n);
+	if (!buf)
+		return -ENOMEM;
+	r = read_all(fd, buf, n);
+	if (r < 0)
+		return r == -EPIPE ? -EBADMSG : r;
+	o = json_loadb(buf, n, 0, NULL);
+	if (!json_is_object(o)) {
+		json_decref(o);
+		return -EBADMSG;
+	}
+	*ret = o;
+	return 0;
+}
+
+static const char *jstr(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+static int64_t jint(const json_t *o, const char *key)
+{
+	return json_integer_value(json_object_get(o, key));
+}
+
+/* ---- Where the resident clerk listens ---------------------------------- */
+
+/* "<db>-clerk", through /proc/self/fd when the path is longer than a
+ * socket address holds. *dir_fd keeps that directory open meanwhile. */
+static int clerk_address(const char *db_path, const char *suffix, struct sockaddr_un *ret, int *dir_fd)
+{
+	_cleanup_free_ char *dir = NULL;
+	const char *base = strrchr(db_path, '/');
+	int n;
+
+	*ret = (struct sockaddr_un){.sun_family = AF_UNIX};
+	*dir_fd = -EBADF;
+	n = snprintf(ret->sun_path, sizeof(ret->sun_path), "%s-clerk%s", db_path, suffix);
+	if (n > 0 && (size_t) n < sizeof(ret->sun_path))
+		return 0;
+	if (!base || base == db_path)
+		return -ENAMETOOLONG;
+	dir = strndup(db_path, (size_t) (base - db_path));
+	if (!dir)
+		return -ENOMEM;
+	*dir_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (*dir_fd < 0)
+		return negative_errno();
+	n = snprintf(ret->sun_path, sizeof(ret->sun_path), "/proc/self/fd/%d/%s-clerk%s", *dir_fd, base + 1, suffix);
+	if (n < 0 || (size_t) n >= sizeof(ret->sun_path)) {
+		*dir_fd = safe_close(*dir_fd);
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
+/* What a clerk must share with its client to serve it: the protocol, the
+ * very kdc-run binary and ledger plugin (a new build forks a new clerk),
+ * the ledger, and the environment the ledger reads when it is opened. */
+static char *clerk_identity(const ClerkAdmit *req)
+{
+	struct stat exe = {0}, plugin = {0};
+	char *id;
+	const char *busy = getenv("KDC_LEDGER_BUSY_TIMEOUT"), *now = getenv("KDC_LEDGER_FAKE_NOW");
+
+	(void) stat("/proc/self/exe", &exe);
+	(void) stat(req->plugin_path, &plugin);
+	if (asprintf(&id,
+		     "%d exe=%" PRIu64 ":%" PRIu64 ":%" PRIi64 ".%09ld plugin=%s:%" PRIu64 ":%" PRIu64 ":%" PRIi64
+		     ".%09ld db=%s busy=%s now=%s",
+		     CLERK_PROTOCOL, (uint64_t) exe.st_dev, (uint64_t) exe.st_ino, (int64_t) exe.st_mtim.tv_sec,
+		     exe.st_mtim.tv_nsec, req->plugin_path, (uint64_t) plugin.st_dev, (uint64_t) plugin.st_ino,
+		     (int64_t) plugin.st_mtim.tv_sec, plugin.st_mtim.tv_nsec, req->db_path, busy ? busy : "",
+		     now ? now : "") < 0)
+		return NULL;
+	return id;
+}
+
+/* ---- The clerk --------------------------------------------------------- */
+
+typedef struct Conn {
+	int fd;
+	json_t *admit; /* the admission request, once admitted */
+	bool admitted;
+} Conn;
+
+typedef struct Server {
+	char *identity, *db_path, *plugin_path;
+	uint64_t linger_usec;
+	const LedgerPlugin *lp;
+	char *load_error;
+	Ledger *ledger;
+	dev_t db_dev;
+	ino_t db_ino;
+
+	int listen_fd;
+	bool tried_listen;
+	ino_t sock_ino; /* the socket file we bound, to see when it is replaced */
+	Conn conns[CLERK_MAX_CONNS];
+	size_t n_conns;
+	uint64_t idle_since;
+} Server;
+
+static void collect_line(int level, const char *line, void *userdata)
+{
+	json_array_append_new(userdata, json_pack("[is]", level, line));
+}
+
+/* The ledger, opened (again, if the file at its path is not the one we
+ * have open: removed and made anew). */
+static int server_ledger(Server *srv, const char **ret_why)
+{
+	struct stat st;
+	int r;
+
+	*ret_why = NULL;
+	if (!srv->lp) {
+		r = ledger_plugin_load(srv->plugin_path, &srv->lp, &srv->load_error);
+		if (r < 0) {
+			*ret_why = srv->load_error;
+			return r;
+		}
+	}
+	if (srv->ledger && (stat(srv->db_path, &st) < 0 || st.st_dev != srv->db_dev || st.st_ino != srv->db_ino))
+		srv->lp->close(TAKE_PTR(srv->ledger));
+	if (!srv->ledger) {
+		r = srv->lp->open(srv->db_path, &srv->ledger);
+		if (r < 0) {
+			if (srv->ledger)
+				*ret_why = srv->lp->errmsg(srv->ledger);
+			return r;
+		}
+		if (stat(srv->db_path, &st) == 0) {
+			srv->db_dev = st.st_dev;
+			srv->db_ino = st.st_ino;
+		}
+	}
+	return 0;
+}
+
+static void server_stop_listening(Server *srv, bool unlink_ours);
+
+/* Once the ledger is open (so its directory exists), a lingering clerk
+ * offers itself: bound under a name of its own, then renamed over
+ * "<db>-clerk", so the newest clerk wins and an older one notices. */
+static void server_listen(Server *srv)
+{
+	_cleanup_close_ int dir_fd = -EBADF, dir_fd2 = -EBADF;
+	struct sockaddr_un tmp, final;
+	char suffix[32];
+	struct stat st;
+	mode_t old;
+	int fd, r;
+
+	if (srv->tried_listen || srv->linger_usec == 0)
+		return;
+	srv->tried_listen = true;
+	snprintf(suffix, sizeof(suffix), ".%d", (int) getpid());
+	if (clerk_address(srv->db_path, suffix, &tmp, &dir_fd) < 0 ||
+	    clerk_address(srv->db_path, "", &final, &dir_fd2) < 0)
+		return;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return;
+	(void) unlink(tmp.sun_path);
+	old = umask(0077);
+	r = bind(fd, (struct sockaddr *) &tmp, sizeof(tmp));
+	umask(old);
+	if (r < 0 || listen(fd, 64) < 0 || stat(tmp.sun_path, &st) < 0 || rename(tmp.sun_path, final.sun_path) < 0) {
+		(void) unlink(tmp.sun_path);
+		safe_close(fd);
+		return;
+	}
+	srv->listen_fd = fd;
+	srv->sock_ino = st.st_ino;
+}
+
+static bool server_socket_ours(const Server *srv)
+{
+	_cleanup_close_ int dir_fd = -EBADF;
+	struct sockaddr_un a;
+	struct stat st;
+
+	return clerk_address(srv->db_path, "", &a, &dir_fd) >= 0 && stat(a.sun_path, &st) == 0 &&
+	       S_ISSOCK(st.st_mode) && st.st_ino == srv->sock_ino;
+}
+
+static void server_stop_listening(Server *srv, bool unlink_ours)
+{
+	_cleanup_close_ int dir_fd = -EBADF;
+	struct sockaddr_un a;
+
+	if (srv->listen_fd < 0)
+		return;
+	if (unlink_ours && server_socket_ours(srv) && clerk_address(srv->db_path, "", &a, &dir_fd) >= 0)
+		(void) unlink(a.sun_path);
+	srv->listen_fd = safe_close(srv->listen_fd);
+}
+
+/* Only kdc-run processes of our own user, outside any box: same uid, same
+ * user namespace. */
+static bool peer_trusted(int fd)
+{
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+	char path[64], ours[64] = "", theirs[64] = "";
+	ssize_t n;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0 || uc.uid != getuid() || uc.pid <= 0)
+		return false;
+	n = readlink("/proc/self/ns/user", ours, sizeof(ours) - 1);
+	if (n <= 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int) uc.pid);
+	n = readlink(path, theirs, sizeof(theirs) - 1);
+	return n > 0 && streq(ours, theirs);
+}
+
+static json_t *answer_admit(Server *srv, Conn *c, json_t *req)
+{
+	LedgerAdmitResult res = {0};
+	LedgerAdmitRequest ar = {
+	    .tenant = jstr(req, "tenant"),
+	    .project = jstr(req, "project"),
+	    .user = jstr(req, "user"),
+	    .session_id = jstr(req, "session"),
+	    .unit = jstr(req, "unit"),
+	    .hold_amount = jint(req, "hold"),
+	    .hold_ttl_usec = (uint64_t) jint(req, "ttl"),
+	    .create_tenant = true,
+	    .command = jstr(req, "command"),
+	};
+	const char *why = NULL;
+	uint64_t t = clock_usec();
+	char buf[64];
+	int r;
+
+	if (!ar.tenant || !ar.session_id || !ar.unit || !ar.command)
+		return json_pack("{s:i, s:b}", "r", EXIT_DENIED, "denied", true);
+	r = server_ledger(srv, &why);
+	if (r >= 0)
+		r = srv->lp->admit(srv->ledger, &ar, &res);
+	log_debug("ledger: admit transaction %.3f ms (clerk %d)", (double) (clock_usec() - t) / 1000.0, (int) getpid());
+	if (r < 0) {
+		if (!why)
+			why = srv->ledger && r != -ENOMEM ? srv->lp->errmsg(srv->ledger) : strerror(-r);
+		json_t *a = json_pack("{s:i, s:s}", "r", 0, "unanswered", why ? why : strerror(-r));
+		if (srv->ledger)
+			srv->lp->close(TAKE_PTR(srv->ledger));
+		return a;
+	}
+	server_listen(srv);
+	if (res.tenant_created)
+		log_notice("created tenant '%s' in the ledger at %s", ar.tenant, srv->db_path);
+	if (!res.allowed) {
+		log_error("denied: %s", res.reason);
+		return json_pack("{s:i, s:b}", "r", EXIT_DENIED, "denied", true);
+	}
+	if (ar.hold_amount > 0)
+		log_info("admitted: hold %s for tenant '%s'",
+			 units_format_amount(buf, sizeof(buf), ar.hold_amount, ar.unit), ar.tenant);
+	c->admitted = true;
+	c->admit = json_incref(req);
+	return json_pack("{s:i, s:b}", "r", 0, "admitted", true);
+}
+
+/* Every egress decision the ring buffer delivered, into the audit trail in
+ * one transaction (the counters in the session row hold the totals). */
+static void audit_egress(Server *srv, const json_t *admit, const json_t *lines)
+{
+	size_t n = json_array_size(lines), k = 0, i;
+	_cleanup_free_ AuditRecord *recs = NULL;
+	json_t *v;
+	int r;
+
+	if (n == 0)
+		return;
+	n = MIN(n, (size_t) CLERK_EGRESS_LINES_MAX);
+	recs = calloc(n, sizeof(AuditRecord));
+	if (!recs)
+		return (void) log_oom();
+	json_array_foreach(lines, i, v)
+	{
+		const char *l = json_string_value(v);
+		if (!l || k >= n)
+			continue;
+		recs[k++] = (AuditRecord){
+		    .tenant = jstr(admit, "tenant"),
+		    .project = jstr(admit, "project"),
+		    .user = jstr(admit, "user"),
+		    .session = jstr(admit, "session"),
+		    .actor = "bpf",
+		    .action = "egress",
+		    .object = strchr(l, ' ') ? strchr(l, ' ') + 1 : l,
+		    .decision = startswith(l, "allow") ? "allow" : "deny",
+		    .rule = jstr(admit, "net"),
+		    .reason = l,
+		};
+	}
+	r = srv->lp->audit_many(srv->ledger, recs, k);
+	if (r < 0)
+		log_error_errno(r, "cannot write %zu egress decisions to the audit trail: %s", k,
+				srv->lp->errmsg(srv->ledger));
+}
+
+static void answer_settle(Server *srv, Conn *c, json_t *req)
+{
+	LedgerSettleRequest sr = {
+	    .session_id = jstr(c->admit, "session"),
+	    .actual = jint(req, "actual"),
+	    .end_reason = jstr(req, "reason"),
+	    .exit_status = (int) jint(req, "exit_status"),
+	    .wall_usec = (uint64_t) jint(req, "wall_usec"),
+	    .cpu_usec = (uint64_t) jint(req, "cpu_usec"),
+	    .memory_peak = (uint64_t) jint(req, "memory_peak"),
+	    .pids_peak = (uint64_t) jint(req, "pids_peak"),
+	    .egress_bytes = (uint64_t) jint(req, "egress_bytes"),
+	};
+	const char *why;
+	int r;
+
+	if (!sr.end_reason)
+		sr.end_reason = "error";
+	r = server_ledger(srv, &why);
+	if (r < 0) {
+		log_error_errno(r, "cannot settle the session in the ledger: %s", why ? why : strerror(-r));
+		return;
+	}
+	r = srv->lp->settle(srv->ledger, &sr);
+	if (r == -ETIME)
+		log_warning("the session's hold had expired before settlement: nothing was posted");
+	else if (r < 0)
+		log_error_errno(r, "cannot settle the session in the ledger: %s", srv->lp->errmsg(srv->ledger));
+	audit_egress(srv, c->admit, json_object_get(req, "egress"));
+}
+
+static void conn_close(Server *srv, size_t i)
+{
+	safe_close(srv->conns[i].fd);
+	json_decref(srv->conns[i].admit);
+	srv->conns[i] = srv->conns[--srv->n_conns];
+	if (srv->n_conns == 0)
+		srv->idle_since = clock_usec();
+}
+
+/* One request from one kdc-run: its answer carries our log lines. Returns
+ * false when the conversation is over. */
+static bool serve_request(Server *srv, Conn *c)
+{
+	_cleanup_(json_decrefp) json_t *req = NULL, *answer = NULL;
+	json_t *lines = json_array();
+	const char *op;
+	bool more = false;
+
+	if (msg_recv(c->fd, &req) < 0 || !lines) {
+		json_decref(lines);
+		return false;
+	}
+	op = jstr(req, "op");
+	log_set_sink(collect_line, lines);
+	if (!c->admitted && op && streq(op, "admit")) {
+		const char *id = jstr(req, "identity");
+		if (!id || !streq(id, srv->identity))
+			answer = json_pack("{s:b}", "mismatch", true);
+		else {
+			answer = answer_admit(srv, c, req);
+			more = c->admitted;
+		}
+	} else if (c->admitted && op && streq(op, "settle")) {
+		answer_settle(srv, c, req);
+		answer = json_object();
+	}
+	log_set_sink(NULL, NULL);
+	if (!answer) {
+		json_decref(lines);
+		return false;
+	}
+	json_object_set_new(answer, "log", lines);
+	if (msg_send(c->fd, answer) < 0)
+		return false;
+	return more;
+}
+
+static void server_accept(Server *srv)
+{
+	struct timeval tv = {.tv_sec = CLERK_READ_TIMEOUT_SEC};
+
+	for (;;) {
+		int fd = accept4(srv->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0)
+			return;
+		if (srv->n_conns >= CLERK_MAX_CONNS || !peer_trusted(fd)) {
+			safe_close(fd);
+			continue;
+		}
+		(void) setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		(void) setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		srv->conns[srv->n_conns++] = (Conn){.fd = fd};
+	}
+}
+
+/* The clerk's life: serve the kdc-run that forked it (first_fd), and, while
+ * lingering, any other of the same ledger, until idle for linger_usec. */
+static _Noreturn void clerk_serve(Server *srv, int first_fd)
+{
+	struct pollfd pfd[CLERK_MAX_CONNS + 1];
+
+	srv->listen_fd = -EBADF;
+	srv->conns[srv->n_conns++] = (Conn){.fd = first_fd};
+	for (;;) {
+		uint64_t now = clock_usec();
+		int timeout = CLERK_CHECK_MSEC, n;
+		size_t i;
+
+		if (srv->listen_fd >= 0 && !server_socket_ours(srv))
+			server_stop_listening(srv, false); /* a newer clerk took over */
+		if (srv->n_conns == 0) {
+			if (srv->listen_fd < 0)
+				break;
+			if (now - srv->idle_since >= srv->linger_usec) {
+				/* No new client finds us from now on; those
+				 * already queued are served. */
+				server_stop_listening(srv, true);
+				break;
+			}
+			timeout = (int) MIN((uint64_t) CLERK_CHECK_MSEC,
+					    (srv->linger_usec - (now - srv->idle_since) + 999) / 1000);
+		}
+		for (i = 0; i < srv->n_conns; i++)
+			pfd[i] = (struct pollfd){.fd = srv->conns[i].fd, .events = POLLIN};
+		pfd[i] = (struct pollfd){.fd = srv->listen_fd, .events = POLLIN};
+		n = poll(pfd, srv->n_conns + 1, timeout);
+		if (n < 0 && errno != EINTR)
+			break;
+		if (n <= 0)
+			continue;
+		/* Back to front: conn_close() moves the last one into i. */
+		for (i = srv->n_conns; i-- > 0;)
+			if (pfd[i].revents && !serve_request(srv, &srv->conns[i]))
+				conn_close(srv, i);
+		if (srv->listen_fd >= 0 && (pfd[srv->n_conns].revents & POLLIN))
+			server_accept(srv);
+	}
+	if (srv->ledger)
+		srv->lp->close(TAKE_PTR(srv->ledger));
+	_exit(0);
+}
+
+/* In the forked child: out of kdc-run's session and process group (a ^C
+ * or a CI runner's kill of the group is for the run, and the run settles
+ * through us), no inherited descriptor but our socket (a lingering clerk
+ * must not hold the caller's pipes open), default signals. */
+static _Noreturn void clerk_child(Server *srv, int fd)
+{
+	sigset_t none;
+	int null;
+
+	(void) setsid();
+	log_set_program("kdc-run");
+	set_title(srv->db_path);
+	for (int sig = 1; sig < _NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			(void) signal(sig, SIG_DFL);
+	(void) signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&none);
+	(void) sigprocmask(SIG_SETMASK, &none, NULL);
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+		_exit(EXIT_ERROR);
+	if (fd != 3) {
+		if (dup2(fd, 3) < 0)
+			_exit(EXIT_ERROR);
+		fd = 3;
+	}
+	if (close_range(4, ~0U, 0) < 0)
+		_exit(EXIT_ERROR);
+	(void) fcntl(fd, F_SETFD, FD_CLOEXEC);
+	(void) chdir("/");
+	clerk_serve(srv, fd);
+}
+
+/* ---- kdc-run's side ------------------------------------------------------ */
+
+static int clerk_fork(Clerk *c)
+{
+	int sv[2];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return negative_errno();
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		safe_close(sv[0]);
+		safe_close(sv[1]);
+		return negative_errno();
+	}
+	if (pid == 0) {
+		static Server srv;
+		srv = (Server){
+		    .identity = c->identity,
+		    .db_path = c->db_path,
+		    .plugin_path = c->plugin_path,
+		    .linger_usec = c->linger_usec,
+		    .listen_fd = -EBADF,
+		};
+		safe_close(sv[0]);
+		clerk_child(&srv, sv[1]);
+	}
+	safe_close(sv[1]);
+	c->pid = pid;
+	c->fd = sv[0];
+	c->resident = false;
+	c->lingers = c->linger_usec > 0;
+	log_debug("ledger: clerk %d forked", (int) pid);
+	return 0;
+}
+
+/* A resident clerk of this ledger, if one listens. */
+static int clerk_connect(Clerk *c, const char *db_path)
+{
+	_cleanup_close_ int dir_fd = -EBADF, fd = -EBADF;
+	struct sockaddr_un a;
+	struct timeval tv = {.tv_sec = CLERK_READ_TIMEOUT_SEC};
+	int r;
+
+	r = clerk_address(db_path, "", &a, &dir_fd);
+	if (r < 0)
+		return r;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return negative_errno();
+	if (connect(fd, (struct sockaddr *) &a, sizeof(a)) < 0)
+		return negative_errno();
+	/* only for sending: the answer may wait for a busy ledger */
+	(void) setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	c->fd = TAKE_FD(fd);
+	c->resident = true;
+	c->pid = -1;
+	return 0;
+}
+
+int clerk_begin(Clerk *c, const ClerkAdmit *req, uint64_t linger_usec)
+{
+	int r;
+
+	*c = CLERK_INIT;
+	c->linger_usec = linger_usec;
+	c->identity = clerk_identity(req);
+	c->db_path = strdup(req->db_path);
+	c->plugin_path = strdup(req->plugin_path);
+	if (!c->identity || !c->db_path || !c->plugin_path)
+		return -ENOMEM;
+	c->request = json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s, s:s, s:I, s:I, s:s, s:s}", "op", "admit", "identity",
+			       c->identity, "tenant", req->tenant, "project", req->project, "user", req->user,
+			       "session", req->session_id, "unit", req->unit, "hold", (json_int_t) req->hold_amount,
+			       "ttl", (json_int_t) req->hold_ttl_usec, "command", req->command, "net", req->net);
+	if (!c->request)
+		return -ENOMEM;
+	/* $KDC_LEDGER_LINGER=0: no resident clerk, neither used nor left. */
+	if (linger_usec > 0 && clerk_connect(c, req->db_path) >= 0) {
+		if (msg_send(c->fd, c->request) >= 0) {
+			log_debug("ledger: resident clerk");
+			return 0;
+		}
+		c->fd = safe_close(c->fd);
+	}
+	r = clerk_fork(c);
+	if (r < 0)
+		return r;
+	r = msg_send(c->fd, c->request);
+	return r == -EPIPE || r == -ECONNRESET ? 0 : r; /* a clerk that died is seen at the answer */
+}
+
+static void print_lines(const json_t *answer)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(json_object_get(answer, "log"), i, v)
+	{
+		const char *line = json_string_value(json_array_get(v, 1));
+		int level = (int) json_integer_value(json_array_get(v, 0));
+		if (!line)
+			continue;
+		if (level >= LOG_LEVEL_NOTICE && startswith(line, "warning: "))
+			log_full_errno(level, 0, "warning: ", "%s", line + strlen("warning: "));
+		else if (startswith(line, "debug: "))
+			log_full_errno(level, 0, "debug: ", "%s", line + strlen("debug: "));
+		else
+			log_full_errno(level, 0, NULL, "%s", line);
+	}
+}
+
+int clerk_answer(Clerk *c)
+{
+	_cleanup_(json_decrefp) json_t *a = NULL;
+	int r;
+
+	if (c->fd < 0 || c->answered)
+		return c->r;
+	r = msg_recv(c->fd, &a);
+	if (c->resident && (r < 0 || json_is_true(json_object_get(a, "mismatch")))) {
+		/* A resident clerk that went away before answering (it
+		 * timed out as we came), or serves another build: ask one
+		 * of our own. The request is idempotent by session id. */
+		log_debug("ledger: the resident clerk %s; forking one",
+			  r < 0 ? "did not answer" : "is of another build");
+		json_decref(TAKE_PTR(a));
+		c->fd = safe_close(c->fd);
+		r = clerk_fork(c);
+		if (r >= 0)
+			r = msg_send(c->fd, c->request);
+		if (r >= 0 || r == -EPIPE || r == -ECONNRESET)
+			r = msg_recv(c->fd, &a);
+	}
+	c->answered = true;
+	json_decref(TAKE_PTR(c->request));
+	if (r < 0) {
+		if (c->pid > 0)
+			log_error("denied: the ledger clerk (pid %d) ended without an answer", (int) c->pid);
+		else
+			log_error("denied: the ledger clerk ended without an answer");
+		c->r = EXIT_DENIED;
+		c->denied = true;
+		return c->r;
+	}
+	print_lines(a);
+	c->r = (int) jint(a, "r");
+	c->admitted = json_is_true(json_object_get(a, "admitted"));
+	c->denied = json_is_true(json_object_get(a, "denied"));
+	if (jstr(a, "unanswered"))
+		c->unanswered = strdup(jstr(a, "unanswered"));
+	return c->r;
+}
+
+void clerk_settle(Clerk *c, const ClerkSettle *m)
+{
+	_cleanup_(json_decrefp) json_t *req = NULL, *a = NULL;
+	json_t *lines;
+
+	if (c->fd < 0)
+		return;
+	(void) clerk_answer(c);
+	if (c->admitted && c->fd >= 0) {
+		lines = json_array();
+		STRV_FOREACH (l, m->egress_lines)
+			json_array_append_new(lines, json_string(*l));
+		req =
+		    json_pack("{s:s, s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "op", "settle", "reason",
+			      m->reason ? m->reason : "error", "exit_status", m->exit_status, "actual",
+			      (json_int_t) m->actual, "wall_usec", (json_int_t) m->wall_usec, "cpu_usec",
+			      (json_int_t) m->cpu_usec, "memory_peak", (json_int_t) m->memory_peak, "pids_peak",
+			      (json_int_t) m->pids_peak, "egress_bytes", (json_int_t) m->egress_bytes, "egress", lines);
+		if (!req || msg_send(c->fd, req) < 0 || msg_recv(c->fd, &a) < 0) {
+			if (c->pid > 0)
+				log_error("the ledger clerk (pid %d) ended before the session was settled",
+					  (int) c->pid);
+			else
+				log_error("the ledger clerk ended before the session was settled");
+		} else
+			print_lines(a);
+	}
+	clerk_done(c);
+}
+
+void clerk_done(Clerk *c)
+{
+	c->fd = safe_close(c->fd);
+	if (c->pid > 0 && !c->lingers)
+		(void) waitpid(c->pid, NULL, 0);
+	c->pid = -1;
+	json_decref(TAKE_PTR(c->request));
+	c->unanswered = mfree(c->unanswered);
+	c->identity = mfree(c->identity);
+	c->db_path = mfree(c->db_path);
+	c->plugin_path = mfree(c->plugin_path);
+}

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* The ledger clerk: admission (DESIGN.md step 2) and settlement (step 10)
+ * in a process of their own, so that SQLite and libcrypto never enter
+ * kdc-run's address space (nor pid 1's, which kdc-run clones).
+ *
+ * kdc-run first asks a resident clerk of the same ledger, if there is one:
+ * a Unix socket beside the database ("<db>-clerk"), owned by a clerk an
+ * earlier kdc-run of the same user left behind. Otherwise it forks one. A
+ * forked clerk serves that run and, unless $KDC_LEDGER_LINGER is 0, stays
+ * for the next ones until it has been idle that long. Either way the
+ * conversation is the same: one admission request, its answer, one
+ * settlement request, its answer (length-prefixed JSON on a stream
+ * socket). The clerk's log lines travel in the answers; kdc-run prints
+ * them. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+typedef struct ClerkAdmit {
+	const char *db_path, *plugin_path;
+	const char *tenant, *project, *user, *session_id, *unit, *command;
+	const char *net; /* the audit rule of egress decisions */
+	int64_t hold_amount;
+	uint64_t hold_ttl_usec;
+} ClerkAdmit;
+
+typedef struct ClerkSettle {
+	const char *reason;
+	int exit_status;
+	int64_t actual;
+	uint64_t wall_usec, cpu_usec, memory_peak, pids_peak, egress_bytes;
+	char *const *egress_lines; /* "allow|deny ..." lines for the audit trail */
+} ClerkSettle;
+
+typedef struct Clerk {
+	pid_t pid;     /* a clerk we forked, -1 for a resident one */
+	int fd;	       /* -EBADF: no clerk */
+	bool resident; /* talking to a resident clerk */
+	bool answered;
+	bool lingers;	 /* the forked clerk stays after us: not ours to reap */
+	json_t *request; /* kept until answered: resent to a forked clerk */
+	char *identity, *db_path, *plugin_path;
+	uint64_t linger_usec;
+	/* The answer. */
+	int r; /* 0, or the exit status of a denial or error */
+	bool admitted, denied;
+	char *unanswered; /* the ledger could not answer: why (kdc-run decides) */
+} Clerk;
+
+#define CLERK_INIT ((Clerk){.pid = -1, .fd = -EBADF})
+
+/* kdc-run's argv, which a forked clerk overwrites with its own title (so
+ * that ps shows "kdc-run: ledger clerk ...", not the run it was forked by). */
+void clerk_remember_argv(int argc, char **argv);
+
+/* $KDC_LEDGER_LINGER (a duration, "0" for none; default 30s). -EINVAL for a
+ * bad value. */
+int clerk_linger(uint64_t *ret_usec);
+
+/* Sends the admission request to a resident clerk, or forks one. */
+int clerk_begin(Clerk *c, const ClerkAdmit *req, uint64_t linger_usec);
+/* Waits for the answer (once); prints the clerk's lines. A clerk that ends
+ * without one has admitted nothing: c->denied, r = EXIT_DENIED. */
+int clerk_answer(Clerk *c);
+/* Hands the end of the run over, waits until it is recorded, and lets the
+ * clerk go (reaps it unless it lingers). */
+void clerk_settle(Clerk *c, const ClerkSettle *m);
+/* Drops the conversation without settling (nothing was admitted). */
+void clerk_done(Clerk *c);

@@ -1,0 +1,178 @@
+#!/bin/bash
+# The resident ledger clerk (kdc-run(1) "Admission and settlement"): a
+# clerk that kdc-run forked stays for the next runs of the same ledger,
+# which then admit and settle through its socket beside the database;
+# it holds none of its caller's descriptors, leaves when idle, when its
+# socket is replaced or removed, serves only kdc-run processes of its own
+# user outside any box, and follows a database that was made anew.
+. "$top_srcdir/tests/lib/libtest.sh"
+require_root
+require_cmd python3
+
+db=$KDC_DB
+sock="$db-clerk"
+work=$(make_workdir)
+export KDC_LEDGER_LINGER=60s
+
+run() { "$KDC_RUN" --profile default --workdir "$work" "$@"; }
+clerk_pid() { pgrep -n -f "^kdc-run: ledger clerk for $db"; } # the newest
+session_of() { sed -n 's/.*"session": "\([0-9a-f]*\)".*/\1/p' "$1"; }
+
+# ask SOCKET IDENTITY: one admission request in the clerk's framing; prints
+# the answer, or "closed" when the clerk hangs up without one.
+cat >"$TESTDIR/ask.py" <<'EOF'
+import json, socket, struct, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(10)
+try:
+    s.connect(sys.argv[1])
+except OSError as e:
+    print("connect:", e.strerror); sys.exit(0)
+m = json.dumps({"op": "admit", "identity": sys.argv[2], "tenant": "intruder", "session": "f" * 32,
+                "unit": "USD", "hold": 0, "ttl": 0, "command": "x", "net": "none"}).encode()
+try:
+    s.sendall(struct.pack("=I", len(m)) + m)
+except (BrokenPipeError, ConnectionResetError):
+    print("closed"); sys.exit(0)
+h = b""
+while len(h) < 4:
+    try:
+        c = s.recv(4 - len(h))
+    except ConnectionResetError:
+        c = b""
+    if not c:
+        print("closed"); sys.exit(0)
+    h += c
+n = struct.unpack("=I", h)[0]
+b = b""
+while len(b) < n:
+    c = s.recv(n - len(b))
+    if not c:
+        break
+    b += c
+print(b.decode())
+EOF
+chmod 0644 "$TESTDIR/ask.py"
+
+# The first run forks the clerk, which stays; the second one asks it.
+out=$(run -vv --json-status "$work/1.json" -- /bin/true 2>&1)
+is "$?" 0 "a first run is admitted"
+like "$out" "ledger: clerk [0-9]+ forked" "... by a clerk it forked"
+like "$out" "kdc-run: created tenant 'root'" "... whose notice kdc-run prints"
+ok "... which stays, listening beside the ledger" test -S "$sock"
+pid=$(clerk_pid)
+like "$pid" "^[0-9]+$" "... one clerk, titled for ps"
+is "$(ps -o comm= -p "$pid")" kdc-clerk "... and named kdc-clerk"
+is "$(stat -c %a "$sock")" 700 "its socket is the user's alone (0700)"
+out=$(run -vv --json-status "$work/2.json" -- /bin/true 2>&1)
+is "$?" 0 "a second run is admitted"
+like "$out" "ledger: resident clerk" "... by the resident clerk"
+unlike "$out" "forked" "... without forking one"
+like "$out" "ledger: admit transaction .* \(clerk $pid\)" "... the same process"
+for f in 1 2; do
+	id=$(session_of "$work/$f.json")
+	like "$("$KDC_LEDGER" sessions)" "$id .*exited +0" "run $f: recorded and settled"
+	like "$("$KDC_LEDGER" audit --session "$id")" "settle" "run $f: its settlement is audited"
+done
+ok "the audit chain verifies" "$KDC_LEDGER" verify
+
+# Its lines reach the caller: a denial through the resident clerk.
+printf '[profile]\nversion = 1\ninclude = default\n[limits]\nwall = 10s\n[budget]\nunit = USD\nwall = 1USD\n' \
+	>"$TESTDIR/priced.ini"
+"$KDC_LEDGER" tenant add t-deny >/dev/null
+"$KDC_LEDGER" budget set t-deny --limit 5USD --period month >/dev/null
+out=$("$KDC_RUN" --profile "$TESTDIR/priced.ini" --workdir "$work" --tenant t-deny -- /bin/sh -c 'touch /work/ran' 2>&1)
+is "$?" 123 "a denial through the resident clerk exits 123"
+like "$out" "^kdc-run: denied: budget 't-deny'" "... with the clerk's line, printed by kdc-run"
+ok "... and none of the agent ran" test ! -e "$work/ran"
+
+# The clerk holds none of the caller's descriptors: a pipeline ends with
+# kdc-run, not with the clerk (which stays 60 s).
+kill "$pid"
+wait_for sh -c "! kill -0 $pid"
+start=$(date +%s%N)
+out=$(timeout 20 bash -c "'$KDC_RUN' --profile default --workdir '$work' --quiet -- /bin/echo piped 3>&1 | cat")
+is "$out" piped "a run in a pipeline, forking a new clerk, prints"
+elapsed=$((($(date +%s%N) - start) / 1000000))
+ok "... and the pipeline ends with kdc-run (${elapsed} ms), not with the lingering clerk" test "$elapsed" -lt 10000
+pid2=$(clerk_pid)
+like "$pid2" "^[0-9]+$" "... while the new clerk lingers"
+fds=$(ls /proc/"$pid2"/fd | wc -l)
+ok "... holding only /dev/null, its sockets and the ledger's files ($fds fds)" test "$fds" -le 12
+is "$(readlink /proc/"$pid2"/fd/1)" /dev/null "... its stdout is /dev/null"
+is "$(ps -o sid= -p "$pid2" | tr -d ' ')" "$pid2" "... and it leads a session of its own"
+
+# Only kdc-run processes of its own user, outside any box, are served.
+like "$(python3 "$TESTDIR/ask.py" "$sock" wrong-build)" '"mismatch": ?true' \
+	"positive control: a client of its user outside a box gets an answer (another build: mismatch)"
+like "$(as_nobody python3 "$TESTDIR/ask.py" "$sock" x)" "connect: Permission denied" \
+	"another user cannot even connect (0700 directory and socket)"
+mkdir -p "$TESTDIR/sockdir"
+"$KDC_RUN" --profile default --workdir "$work" --quiet --ro-bind "$TESTDIR:/t" --bind "$(dirname "$db"):/st" \
+	-- python3 /t/ask.py "/st/$(basename "$sock")" x >"$work/inbox.out" 2>&1
+is "$(cat "$work/inbox.out")" closed "an agent given the socket by a bind mount is hung up on, unanswered"
+unlike "$("$KDC_LEDGER" tenant list)" intruder "... and nothing was admitted for it"
+
+# Another build (here: another fake clock for the ledger) forks its own
+# clerk, which takes the socket over; the old one leaves.
+out=$(KDC_LEDGER_FAKE_NOW=$(date +%s) run -vv -- /bin/true 2>&1)
+is "$?" 0 "a run whose ledger settings differ is admitted"
+like "$out" "the resident clerk is of another build; forking one" "... by a clerk of its own"
+pid3=$(clerk_pid)
+ok "the replaced clerk leaves" wait_for sh -c "! kill -0 $pid2"
+like "$pid3" "^[0-9]+$" "... and the new one serves the socket"
+
+# A clerk killed outright leaves its socket behind: the next run forks.
+kill -KILL "$pid3"
+wait_for sh -c "! kill -0 $pid3"
+ok "a dead clerk's socket stays behind" test -S "$sock"
+out=$(run -vv -- /bin/true 2>&1)
+is "$?" 0 "a run after a clerk's death is admitted"
+like "$out" "ledger: clerk [0-9]+ forked" "... by a clerk it forks"
+
+# The ledger made anew under the clerk (files removed, socket kept): the
+# clerk opens the new one.
+rm -f "$db" "$db-wal" "$db-shm"
+run --json-status "$work/new.json" --quiet -- /bin/true
+is "$?" 0 "a run after the ledger was removed is admitted"
+like "$("$KDC_LEDGER" sessions)" "$(session_of "$work/new.json") .*exited" "... and recorded in the new ledger"
+ok "... whose chain verifies" "$KDC_LEDGER" verify
+
+# Idle: a clerk leaves after $KDC_LEDGER_LINGER without a client, and
+# removes its socket; with 0 none stays at all.
+pid4=$(clerk_pid)
+kill "$pid4"
+wait_for sh -c "! kill -0 $pid4"
+rm -f "$sock"
+KDC_LEDGER_LINGER=1s run --quiet -- /bin/true
+pid5=$(clerk_pid)
+like "$pid5" "^[0-9]+$" "with KDC_LEDGER_LINGER=1s the clerk stays a while"
+ok "... and leaves once idle that long" wait_for sh -c "! kill -0 $pid5"
+ok "... removing its socket" test ! -e "$sock"
+KDC_LEDGER_LINGER=0 run --quiet -- /bin/true
+is "$?" 0 "with KDC_LEDGER_LINGER=0 a run is admitted"
+is "$(clerk_pid)" "" "... and no clerk stays"
+ok "... nor any socket" test ! -e "$sock"
+out=$(KDC_LEDGER_LINGER=soon run -- /bin/true 2>&1)
+is "$?" 125 "a bad KDC_LEDGER_LINGER is refused (125)"
+like "$out" "invalid \\\$KDC_LEDGER_LINGER 'soon'" "... naming it"
+
+# Several runs at once, through one clerk: each recorded once.
+run --quiet -- /bin/true
+for i in 1 2 3 4 5 6; do
+	run --quiet --json-status "$work/p$i.json" -- /bin/true &
+done
+wait
+n=0
+for i in 1 2 3 4 5 6; do
+	"$KDC_LEDGER" sessions | grep -q "$(session_of "$work/p$i.json") .*exited" && n=$((n + 1))
+done
+is "$n" 6 "six concurrent runs are all recorded and settled"
+ok "the chain verifies after them" "$KDC_LEDGER" verify
+
+# The socket removed (its directory going away in tests): the clerk leaves.
+pid6=$(clerk_pid)
+rm -f "$sock"
+ok "a clerk whose socket is gone leaves" wait_for sh -c "! kill -0 $pid6"
+
+done_testing
