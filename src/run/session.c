@@ -68,7 +68,7 @@ typedef struct Session {
 	/* Egress (step 4). */
 	EgressPlan egress_plan;
 	Egress *egress; /* NULL: no programs attached */
-	uint64_t egress_bytes, egress_allowed, egress_denied;
+	uint64_t egress_bytes, egress_allowed, egress_denied, egress_lost;
 	bool have_egress_stats;
 	char **egress_lines; /* the same, formatted */
 	json_t *egress_first_denials;
@@ -218,7 +218,7 @@ static void on_egress_event(const EgressEvent *ev, void *userdata)
 static int setup_egress(Session *s)
 {
 	const Plan *p = s->plan;
-	_cleanup_free_ char *why = NULL, *bad = NULL;
+	_cleanup_free_ char *why = NULL;
 	_cleanup_close_ int slice_fd = -EBADF;
 	int r;
 
@@ -228,9 +228,6 @@ static int setup_egress(Session *s)
 		slice_fd = cgroup_session_open_slice(s->cgroup);
 
 	if (p->net == NET_FILTERED) {
-		r = egress_plan_parse(p->allow, &s->egress_plan, &bad);
-		if (r < 0)
-			return log_error("[network] allow: '%s': %s", bad ? bad : "?", egress_plan_why(r));
 		if (!s->cgroup)
 			return log_error("cannot use network mode 'filtered' without a session cgroup to attach the "
 					 "egress programs to; run as root or through the system supervisor");
@@ -272,6 +269,12 @@ static void egress_finish(Session *s)
 		return;
 	(void) egress_consume(s->egress, on_egress_event, s);
 	s->have_egress_stats = egress_stats(s->egress, &s->egress_bytes, &s->egress_allowed, &s->egress_denied) >= 0;
+	/* Decisions the ring buffer had no room for are counted, not logged:
+	 * say how many the audit trail lacks. */
+	if (egress_lost(s->egress, &s->egress_lost) >= 0 && s->egress_lost > 0)
+		log_warning("egress: %" PRIu64 " decisions were not delivered (ring buffer full); the counters "
+			    "include them, the audit trail does not",
+			    s->egress_lost);
 	egress_free(TAKE_PTR(s->egress));
 }
 
@@ -792,6 +795,8 @@ static int write_json_status(const Session *s, const char *path)
 			    s->have_egress_stats ? json_integer((json_int_t) s->egress_allowed) : json_null());
 	json_object_set_new(o, "egress_denied",
 			    s->have_egress_stats ? json_integer((json_int_t) s->egress_denied) : json_null());
+	json_object_set_new(o, "egress_lost",
+			    s->have_egress_stats ? json_integer((json_int_t) s->egress_lost) : json_null());
 	json_object_set_new(o, "egress_first_denials",
 			    s->egress_first_denials ? json_incref(s->egress_first_denials) : json_array());
 	json_object_set_new(o, "network", json_string(net_mode_to_string(s->plan->net)));
@@ -1006,6 +1011,18 @@ int session_main(const char *profile, const ProfileOverrides *o, bool print_prof
 
 	s.plan = plan;
 	s.start_usec = now_usec();
+	if (plan->net == NET_FILTERED) {
+		/* Part of the plan: the names are resolved and pinned now, and
+		 * a list that cannot be applied refuses the run before the
+		 * ledger hears of it. */
+		_cleanup_free_ char *bad = NULL;
+		r = egress_plan_parse(plan->allow, &s.egress_plan, &bad);
+		if (r < 0) {
+			log_error("[network] allow: '%s': %s", bad ? bad : "?", egress_plan_why(r));
+			fail(&s, "error", EXIT_ERROR);
+			goto finish;
+		}
+	}
 	r = session_new_id(s.id);
 	if (r < 0) {
 		log_error_errno(r, "cannot create a session id: %m");

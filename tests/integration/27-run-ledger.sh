@@ -108,6 +108,13 @@ like "$out" "warning: no admission: the ledger at \? cannot answer" "... with a 
 ok "... and the agent ran" test -e "$work/ran"
 rm -f "$work/ran"
 
+# An allowlist that cannot be applied is part of the plan: refused (125)
+# before the ledger hears of the run.
+out=$("$KDC_RUN" --profile default --workdir "$work" --net filtered --allow '*:443' --tenant t-wild -- /bin/true 2>&1)
+is "$?" 125 "a filtered run with a wildcard host is refused (125)"
+like "$out" "kdc-run: \[network\] allow: '\*:443': wildcard host names work only with net = proxy" "... naming the entry"
+unlike "$("$KDC_LEDGER" tenant list)" t-wild "... before the ledger heard of it (no tenant made)"
+
 # The command is recorded whole, however long (and listed whole in CSV:
 # "/bin/true " and two 70,000-byte arguments, 140,011 bytes and a newline).
 long=$(head -c 70000 /dev/zero | tr '\0' x)

@@ -125,6 +125,7 @@ b=$!
 wait $a $b
 like "$(cat "$work/a.json")" '"egress_denied": 2,' "concurrent A: its two denials counted"
 like "$(cat "$work/a.json")" '"egress_allowed": 0,' "concurrent A: none of B's allowed connects"
+like "$(cat "$work/a.json")" '"egress_lost": 0,' "concurrent A: no decision lost to a full ring buffer"
 like "$(cat "$work/a.json")" 'deny connect4 tcp 198.51.100.1:8081' "concurrent A: its denial among its events"
 like "$(cat "$work/b.json")" '"egress_denied": 0,' "concurrent B: none of A's denials"
 like "$(cat "$work/b.json")" '"egress_allowed": 2,' "concurrent B: its two allowed connects counted"
