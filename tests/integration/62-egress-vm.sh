@@ -5,7 +5,9 @@
 # TCG makes every case slow) and 61-landlock run in the guest, and their
 # results are reported here prefixed "6.1 guest:". The programs must load,
 # pass the verifier and decide the same way there; Landlock there has ABI 2,
-# so its scopes must be refused (and the filesystem ruleset work).
+# so its scopes must be refused (and the filesystem ruleset work); and
+# kdc-run itself (tests/vm/egress-run-cases.sh) must refuse network mode
+# 'filtered' there, or run it with a warning under 'degrade = landlock'.
 #
 # The guest's network world needs the veth module of the guest kernel: it is
 # taken from the same Debian package as the harness's kernel and cached in
@@ -74,5 +76,6 @@ diag "guest kernel: $kver"
 
 guest 60-egress "$top_srcdir/tests/integration/60-egress.sh"
 guest 61-landlock "$top_srcdir/tests/integration/61-landlock.sh"
+guest kdc-run-filtered "$top_srcdir/tests/vm/egress-run-cases.sh"
 
 done_testing
