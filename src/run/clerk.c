@@ -423,21 +423,45 @@ static json_t *answer_admit(Server *srv, Conn *c, json_t *req)
 	return json_pack("{s:i, s:b}", "r", 0, "admitted", true);
 }
 
-/* Every egress decision the ring buffer delivered, into the audit trail in
- * one transaction (the counters in the session row hold the totals). */
-static void audit_egress(Server *srv, const json_t *admit, const json_t *lines)
+/* The run's degradations (DESIGN.md: "each degradation is printed and
+ * audited") and every egress decision the ring buffer delivered, into the
+ * audit trail in one transaction (the session row's counters hold the
+ * egress totals). */
+static void audit_settle(Server *srv, const json_t *admit, const json_t *degraded, const json_t *lines)
 {
-	size_t n = json_array_size(lines), k = 0, i;
+	size_t n = json_array_size(degraded) + MIN(json_array_size(lines), (size_t) CLERK_EGRESS_LINES_MAX), k = 0, i;
 	_cleanup_free_ AuditRecord *recs = NULL;
+	_cleanup_free_ char *reasons = NULL;
+	const size_t reason_size = 96;
 	json_t *v;
 	int r;
 
 	if (n == 0)
 		return;
-	n = MIN(n, (size_t) CLERK_EGRESS_LINES_MAX);
 	recs = calloc(n, sizeof(AuditRecord));
-	if (!recs)
+	reasons = calloc(json_array_size(degraded) + 1, reason_size);
+	if (!recs || !reasons)
 		return (void) log_oom();
+	json_array_foreach(degraded, i, v)
+	{
+		const char *control = json_string_value(v);
+		char *reason = reasons + i * reason_size;
+		if (!control)
+			continue;
+		snprintf(reason, reason_size, "%s not enforced on this host (degraded by the profile)", control);
+		recs[k++] = (AuditRecord){
+		    .tenant = jstr(admit, "tenant"),
+		    .project = jstr(admit, "project"),
+		    .user = jstr(admit, "user"),
+		    .session = jstr(admit, "session"),
+		    .actor = "kdc-run",
+		    .action = "degrade",
+		    .object = control,
+		    .decision = "allow",
+		    .rule = "degrade",
+		    .reason = reason,
+		};
+	}
 	json_array_foreach(lines, i, v)
 	{
 		const char *l = json_string_value(v);
@@ -456,10 +480,12 @@ static void audit_egress(Server *srv, const json_t *admit, const json_t *lines)
 		    .reason = l,
 		};
 	}
+	if (k == 0)
+		return;
 	r = srv->lp->audit_many(srv->ledger, recs, k);
 	if (r < 0)
-		log_error_errno(r, "cannot write %zu egress decisions to the audit trail: %s", k,
-				srv->lp->errmsg(srv->ledger));
+		log_error_errno(r, "cannot write %zu records (degradations, egress decisions) to the audit trail: %s",
+				k, srv->lp->errmsg(srv->ledger));
 }
 
 static void answer_settle(Server *srv, Conn *c, json_t *req)
@@ -490,7 +516,7 @@ static void answer_settle(Server *srv, Conn *c, json_t *req)
 		log_warning("the session's hold had expired before settlement: nothing was posted");
 	else if (r < 0)
 		log_error_errno(r, "cannot settle the session in the ledger: %s", srv->lp->errmsg(srv->ledger));
-	audit_egress(srv, c->admit, json_object_get(req, "egress"));
+	audit_settle(srv, c->admit, json_object_get(req, "degraded"), json_object_get(req, "egress"));
 }
 
 static void conn_close(Server *srv, size_t i)
@@ -796,7 +822,7 @@ int clerk_answer(Clerk *c)
 void clerk_settle(Clerk *c, const ClerkSettle *m)
 {
 	_cleanup_(json_decrefp) json_t *req = NULL, *a = NULL;
-	json_t *lines;
+	json_t *lines, *degraded;
 
 	if (c->fd < 0)
 		return;
@@ -805,12 +831,19 @@ void clerk_settle(Clerk *c, const ClerkSettle *m)
 		lines = json_array();
 		STRV_FOREACH (l, m->egress_lines)
 			json_array_append_new(lines, json_string(*l));
+		degraded = json_array();
+		STRV_FOREACH (d, m->degraded)
+			json_array_append_new(degraded, json_string(*d));
 		req =
 		    json_pack("{s:s, s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "op", "settle", "reason",
 			      m->reason ? m->reason : "error", "exit_status", m->exit_status, "actual",
 			      (json_int_t) m->actual, "wall_usec", (json_int_t) m->wall_usec, "cpu_usec",
 			      (json_int_t) m->cpu_usec, "memory_peak", (json_int_t) m->memory_peak, "pids_peak",
 			      (json_int_t) m->pids_peak, "egress_bytes", (json_int_t) m->egress_bytes, "egress", lines);
+		if (req)
+			json_object_set_new(req, "degraded", degraded);
+		else
+			json_decref(degraded);
 		if (!req || msg_send(c->fd, req) < 0 || msg_recv(c->fd, &a) < 0) {
 			if (c->pid > 0)
 				log_error("the ledger clerk (pid %d) ended before the session was settled",

@@ -35,6 +35,7 @@ typedef struct ClerkSettle {
 	int64_t actual;
 	uint64_t wall_usec, cpu_usec, memory_peak, pids_peak, egress_bytes;
 	char *const *egress_lines; /* "allow|deny ..." lines for the audit trail */
+	char *const *degraded;	   /* the controls the profile let go on this run */
 } ClerkSettle;
 
 typedef struct Clerk {

@@ -904,6 +904,13 @@ static int clerk_admission(Session *s, Clerk *c)
  * hold, record the session and its egress decisions. */
 static void settle(Session *s, Clerk *c)
 {
+	const char *degraded[32];
+	size_t n = 0;
+
+	for (unsigned bit = 1; bit && bit <= DEGRADE_ALL && n + 1 < ARRAY_SIZE(degraded); bit <<= 1)
+		if (s->degraded & bit)
+			degraded[n++] = degrade_to_string(bit);
+	degraded[n] = NULL;
 	(void) clerk_admission(s, c);
 	if (s->admitted)
 		s->cost = actual_cost(s);
@@ -917,6 +924,7 @@ static void settle(Session *s, Clerk *c)
 			    .pids_peak = s->have_stats ? s->stats.pids_peak : 0,
 			    .egress_bytes = s->have_egress_stats ? s->egress_bytes : 0,
 			    .egress_lines = s->egress_lines,
+			    .degraded = (char *const *) degraded,
 			});
 }
 
@@ -979,7 +987,7 @@ int session_main(const char *profile, const ProfileOverrides *o, bool print_prof
 			log_error_errno(r, "cannot print the profile: %m");
 			return EXIT_ERROR;
 		}
-		if (plan->allow) {
+		if (plan->allow && plan->net == NET_FILTERED) {
 			/* names are resolved now and pinned for the run */
 			_cleanup_free_ char *bad = NULL, *text = NULL;
 			EgressPlan ep = {0};
@@ -1022,6 +1030,13 @@ int session_main(const char *profile, const ProfileOverrides *o, bool print_prof
 			fail(&s, "error", EXIT_ERROR);
 			goto finish;
 		}
+	}
+	/* Landlock too is decided with the plan: a kernel without the scope
+	 * that filtered mode needs refuses the run before the ledger hears
+	 * of it. */
+	if (plan_landlock(&s) < 0) {
+		fail(&s, "error", EXIT_ERROR);
+		goto finish;
 	}
 	r = session_new_id(s.id);
 	if (r < 0) {
@@ -1103,10 +1118,6 @@ int session_main(const char *profile, const ProfileOverrides *o, bool print_prof
 	c.cgroup_fd = s.cgroup ? cgroup_session_fd(s.cgroup) : -EBADF;
 
 	STEP("cgroup");
-	if (plan_landlock(&s) < 0) {
-		fail(&s, "error", EXIT_ERROR);
-		goto finish;
-	}
 	c.landlock_apply = landlock_hook;
 	c.landlock_data = &s.landlock;
 

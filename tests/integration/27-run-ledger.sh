@@ -38,6 +38,11 @@ cases() {
 	like "$(L audit --session "$id")" "admit" "$w: the admission is audited"
 	like "$(L audit --session "$id")" "settle" "$w: the settlement is audited"
 	ok "$w: the audit chain verifies" L verify
+	# Each degradation the run took (here: the controls this host lacks)
+	# is audited with the session.
+	for d in $(python3 -c 'import json,sys; print(" ".join(json.load(open(sys.argv[1]))["degraded"]))' "$work/s1.json"); do
+		like "$(L audit --session "$id")" "degrade +$d .*$d not enforced on this host" "$w: degradation '$d' is audited"
+	done
 
 	# The ledger (and its WAL, shared memory and lock files) is never in
 	# the box: positive control outside, ENOENT inside.
