@@ -788,7 +788,9 @@ int clerk_answer(Clerk *c)
 	if (c->resident && (r < 0 || json_is_true(json_object_get(a, "mismatch")))) {
 		/* A resident clerk that went away before answering (it
 		 * timed out as we came), or serves another build: ask one
-		 * of our own. The request is idempotent by session id. */
+		 * of our own. Had the other one admitted the session
+		 * already, the ledger refuses the same session id again
+		 * (-EEXIST): the run is then denied, never admitted twice. */
 		log_debug("ledger: the resident clerk %s; forking one",
 			  r < 0 ? "did not answer" : "is of another build");
 		json_decref(TAKE_PTR(a));
