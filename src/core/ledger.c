@@ -1863,8 +1863,11 @@ int ledger_settle(Ledger *l, const LedgerSettleRequest *req)
 	uint64_t now;
 	int r, rc;
 
-	if (!req->session_id || req->actual < 0 || !req->end_reason)
+	if (!req->session_id || req->actual < 0 || !req->end_reason || (req->n_extra > 0 && !req->extra))
 		return -EINVAL;
+	for (size_t i = 0; i < req->n_extra; i++)
+		if (!req->extra[i].actor || !req->extra[i].action || !audit_decision_valid(req->extra[i].decision))
+			return -EINVAL;
 
 	r = tx_begin(l);
 	if (r < 0)
@@ -1991,6 +1994,11 @@ int ledger_settle(Ledger *l, const LedgerSettleRequest *req)
 			 late ? "ttl" : NULL, reason, detail);
 	if (r < 0)
 		return r;
+	for (size_t i = 0; i < req->n_extra; i++) {
+		r = audit_append(&l->audit, now, &req->extra[i], NULL);
+		if (r < 0)
+			return r;
+	}
 	r = tx_commit(l);
 	tx = NULL;
 	if (r < 0)

@@ -250,6 +250,10 @@ typedef struct LedgerSettleRequest {
 	const char *end_reason;
 	int exit_status;
 	uint64_t wall_usec, cpu_usec, memory_peak, pids_peak, egress_bytes;
+	/* More audit rows of the session (its egress decisions, its
+	 * degradations), appended in the same transaction: one fsync. */
+	const AuditRecord *extra;
+	size_t n_extra;
 } LedgerSettleRequest;
 int ledger_settle(Ledger *l, const LedgerSettleRequest *req);
 

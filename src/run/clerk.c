@@ -424,24 +424,30 @@ static json_t *answer_admit(Server *srv, Conn *c, json_t *req)
 }
 
 /* The run's degradations (DESIGN.md: "each degradation is printed and
- * audited") and every egress decision the ring buffer delivered, into the
- * audit trail in one transaction (the session row's counters hold the
- * egress totals). */
-static void audit_settle(Server *srv, const json_t *admit, const json_t *degraded, const json_t *lines)
+ * audited") and every egress decision the ring buffer delivered (the
+ * session row's counters hold the egress totals), as audit records of the
+ * session. *ret_reasons holds their reason texts. Returns how many. */
+static size_t settle_records(const json_t *admit, const json_t *degraded, const json_t *lines, AuditRecord **ret,
+			     char **ret_reasons)
 {
 	size_t n = json_array_size(degraded) + MIN(json_array_size(lines), (size_t) CLERK_EGRESS_LINES_MAX), k = 0, i;
-	_cleanup_free_ AuditRecord *recs = NULL;
-	_cleanup_free_ char *reasons = NULL;
 	const size_t reason_size = 96;
+	AuditRecord *recs;
+	char *reasons;
 	json_t *v;
-	int r;
 
+	*ret = NULL;
+	*ret_reasons = NULL;
 	if (n == 0)
-		return;
+		return 0;
 	recs = calloc(n, sizeof(AuditRecord));
 	reasons = calloc(json_array_size(degraded) + 1, reason_size);
-	if (!recs || !reasons)
-		return (void) log_oom();
+	if (!recs || !reasons) {
+		free(recs);
+		free(reasons);
+		log_oom();
+		return 0;
+	}
 	json_array_foreach(degraded, i, v)
 	{
 		const char *control = json_string_value(v);
@@ -480,16 +486,15 @@ static void audit_settle(Server *srv, const json_t *admit, const json_t *degrade
 		    .reason = l,
 		};
 	}
-	if (k == 0)
-		return;
-	r = srv->lp->audit_many(srv->ledger, recs, k);
-	if (r < 0)
-		log_error_errno(r, "cannot write %zu records (degradations, egress decisions) to the audit trail: %s",
-				k, srv->lp->errmsg(srv->ledger));
+	*ret = recs;
+	*ret_reasons = reasons;
+	return k;
 }
 
 static void answer_settle(Server *srv, Conn *c, json_t *req)
 {
+	_cleanup_free_ AuditRecord *recs = NULL;
+	_cleanup_free_ char *reasons = NULL;
 	LedgerSettleRequest sr = {
 	    .session_id = jstr(c->admit, "session"),
 	    .actual = jint(req, "actual"),
@@ -506,17 +511,27 @@ static void answer_settle(Server *srv, Conn *c, json_t *req)
 
 	if (!sr.end_reason)
 		sr.end_reason = "error";
+	sr.n_extra =
+	    settle_records(c->admit, json_object_get(req, "degraded"), json_object_get(req, "egress"), &recs, &reasons);
+	sr.extra = recs;
 	r = server_ledger(srv, &why);
 	if (r < 0) {
 		log_error_errno(r, "cannot settle the session in the ledger: %s", why ? why : strerror(-r));
 		return;
 	}
+	/* The settlement and the session's other rows: one transaction. */
 	r = srv->lp->settle(srv->ledger, &sr);
 	if (r == -ETIME)
 		log_warning("the session's hold had expired before settlement: nothing was posted");
-	else if (r < 0)
+	else if (r < 0) {
 		log_error_errno(r, "cannot settle the session in the ledger: %s", srv->lp->errmsg(srv->ledger));
-	audit_settle(srv, c->admit, json_object_get(req, "degraded"), json_object_get(req, "egress"));
+		/* the rows are the record of what happened all the same */
+		if (sr.n_extra > 0 && (r = srv->lp->audit_many(srv->ledger, sr.extra, sr.n_extra)) < 0)
+			log_error_errno(r,
+					"cannot write %zu records (degradations, egress decisions) to the audit "
+					"trail: %s",
+					sr.n_extra, srv->lp->errmsg(srv->ledger));
+	}
 }
 
 static void conn_close(Server *srv, size_t i)

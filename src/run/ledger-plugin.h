@@ -23,7 +23,7 @@ typedef struct LedgerPlugin {
 	int (*audit_many)(Ledger *l, const AuditRecord *recs, size_t n);
 } LedgerPlugin;
 
-#define LEDGER_PLUGIN_VERSION 1
+#define LEDGER_PLUGIN_VERSION 2 /* 2: LedgerSettleRequest.extra */
 #define LEDGER_PLUGIN_SYMBOL "kdc_ledger_plugin_v1"
 #define LEDGER_PLUGIN_NAME "kdc-ledger.so"
 

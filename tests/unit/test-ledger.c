@@ -634,6 +634,73 @@ START_TEST(admit_settle)
 }
 END_TEST
 
+/* A settlement carries its session's other rows (egress decisions,
+ * degradations) in the same transaction: all of them or none. */
+static int last_action(const AuditEntry *e, void *userdata)
+{
+	snprintf(userdata, 64, "%s %s %s", e->rec.actor, e->rec.action, e->rec.object ? e->rec.object : "");
+	return 0;
+}
+
+START_TEST(settle_extra_rows)
+{
+	_cleanup_ledger_close_ Ledger *l = new_ledger();
+	LedgerAdmitResult a;
+	AuditRecord extra[2] = {
+	    {.tenant = "acme",
+	     .session = "s1",
+	     .actor = "kdc-run",
+	     .action = "degrade",
+	     .object = "memory",
+	     .decision = "allow",
+	     .rule = "degrade",
+	     .reason = "memory not enforced"},
+	    {.tenant = "acme",
+	     .session = "s1",
+	     .actor = "bpf",
+	     .action = "egress",
+	     .object = "connect4 tcp 1.2.3.4:80",
+	     .decision = "deny",
+	     .rule = "filtered",
+	     .reason = "deny connect4 tcp 1.2.3.4:80"},
+	};
+	AuditRecord bad = {.tenant = "acme", .session = "s1", .action = "egress", .decision = "deny"};
+	char last[64] = "";
+	int64_t before;
+
+	ck_assert_int_eq(
+	    ledger_admit(
+		l,
+		&(LedgerAdmitRequest){.tenant = "acme", .session_id = "s1", .create_tenant = true, .command = "true"},
+		&a),
+	    0);
+	ck_assert(a.allowed);
+	before = audit_rows(l);
+	/* a record without an actor: refused before anything is written */
+	ck_assert_int_eq(
+	    ledger_settle(
+		l, &(LedgerSettleRequest){.session_id = "s1", .end_reason = "exited", .extra = &bad, .n_extra = 1}),
+	    -EINVAL);
+	ck_assert_int_eq(
+	    ledger_settle(
+		l, &(LedgerSettleRequest){.session_id = "s1", .end_reason = "exited", .extra = NULL, .n_extra = 1}),
+	    -EINVAL);
+	ck_assert_int_eq(audit_rows(l), before);
+	ck_assert_int_eq(
+	    ledger_settle(
+		l, &(LedgerSettleRequest){.session_id = "s1", .end_reason = "exited", .extra = extra, .n_extra = 2}),
+	    0);
+	/* settle, then the two, chained */
+	ck_assert_int_eq(audit_rows(l), before + 3);
+	ck_assert_int_eq(ledger_audit_query(l, &(AuditFilter){.session = "s1", .last = 1}, last_action, last), 0);
+	ck_assert_str_eq(last, "bpf egress connect4 tcp 1.2.3.4:80");
+	ck_assert_int_eq(
+	    ledger_audit_query(l, &(AuditFilter){.session = "s1", .decision = "allow", .last = 1}, last_action, last),
+	    0);
+	ck_assert_str_eq(last, "kdc-run degrade memory");
+}
+END_TEST
+
 START_TEST(admit_rate_limit)
 {
 	_cleanup_ledger_close_ Ledger *l = new_ledger();
@@ -913,6 +980,7 @@ int main(void)
 	tcase_add_test(tc, misuse);
 	tcase_add_test(tc, overflow_totals);
 	tcase_add_test(tc, admit_settle);
+	tcase_add_test(tc, settle_extra_rows);
 	tcase_add_test(tc, admit_rate_limit);
 	tcase_add_test(tc, open_files);
 	tcase_add_test(tc, default_path);
