@@ -33,6 +33,7 @@
 
 #if HAVE_BPF
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -923,7 +924,6 @@ static int session_register(Egress *e, const EgressPlan *p, unsigned flags)
 {
 	_cleanup_close_ int trie_fd = -EBADF;
 	bool deny_all = flags & EGRESS_DENY_ALL;
-	int r;
 
 	/* No map names: libbpf would first probe whether the kernel takes
 	 * names by loading two programs (~0.5 ms on every run; a fresh
@@ -960,14 +960,10 @@ static int session_register(Egress *e, const EgressPlan *p, unsigned flags)
 			return negative_errno();
 	}
 
-	r = session_write(e->sessions_fd, e->id, deny_all ? EGRESS_SESSION_DENY_ALL : 0, BPF_ANY);
-	if (r < 0)
-		return r;
-
-	e->rb = ring_buffer__new(e->ring_fd, handle_event, e, NULL);
-	if (!e->rb)
-		return negative_errno();
-	return 0;
+	/* The ring is mapped into our memory (twice its size: libbpf maps
+	 * the data area twice) only once it has something to say: most runs
+	 * never connect anywhere (egress_consume). */
+	return session_write(e->sessions_fd, e->id, deny_all ? EGRESS_SESSION_DENY_ALL : 0, BPF_ANY);
 }
 
 void egress_free(Egress *e)
@@ -1478,13 +1474,22 @@ bool egress_is_shared(Egress *e)
 
 int egress_event_fd(Egress *e)
 {
-	return ring_buffer__epoll_fd(e->rb);
+	/* a ring buffer's map fd polls readable while it holds data */
+	return e->ring_fd;
 }
 
 int egress_consume(Egress *e, void (*cb)(const EgressEvent *ev, void *userdata), void *userdata)
 {
 	int r;
 
+	if (!e->rb) {
+		struct pollfd p = {.fd = e->ring_fd, .events = POLLIN};
+		if (poll(&p, 1, 0) <= 0 || !(p.revents & POLLIN))
+			return 0;
+		e->rb = ring_buffer__new(e->ring_fd, handle_event, e, NULL);
+		if (!e->rb)
+			return negative_errno();
+	}
 	e->cb = cb;
 	e->userdata = userdata;
 	e->n_consumed = 0;
