@@ -507,6 +507,7 @@ static void answer_settle(Server *srv, Conn *c, json_t *req)
 	    .egress_bytes = (uint64_t) jint(req, "egress_bytes"),
 	};
 	const char *why;
+	uint64_t t;
 	int r;
 
 	if (!sr.end_reason)
@@ -520,7 +521,10 @@ static void answer_settle(Server *srv, Conn *c, json_t *req)
 		return;
 	}
 	/* The settlement and the session's other rows: one transaction. */
+	t = clock_usec();
 	r = srv->lp->settle(srv->ledger, &sr);
+	log_debug("ledger: settle transaction %.3f ms (clerk %d)", (double) (clock_usec() - t) / 1000.0,
+		  (int) getpid());
 	if (r == -ETIME)
 		log_warning("the session's hold had expired before settlement: nothing was posted");
 	else if (r < 0) {
