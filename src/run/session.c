@@ -69,6 +69,7 @@ typedef struct Session {
 	EgressPlan egress_plan;
 	Egress *egress; /* NULL: no programs attached */
 	uint64_t egress_bytes, egress_allowed, egress_denied, egress_lost;
+	uint64_t egress_unaudited; /* delivered beyond EGRESS_AUDIT_MAX */
 	bool have_egress_stats;
 	char **egress_lines; /* the same, formatted */
 	json_t *egress_first_denials;
@@ -207,7 +208,9 @@ static void on_egress_event(const EgressEvent *ev, void *userdata)
 		log_info("egress: %s", line);
 	} else
 		log_debug("egress: %s", line);
-	if (strv_length(s->egress_lines) < EGRESS_AUDIT_MAX && strv_push(&s->egress_lines, line) >= 0)
+	if (strv_length(s->egress_lines) >= EGRESS_AUDIT_MAX)
+		s->egress_unaudited++;
+	else if (strv_push(&s->egress_lines, line) >= 0)
 		line = NULL;
 }
 
@@ -271,6 +274,9 @@ static void egress_finish(Session *s)
 	s->have_egress_stats = egress_stats(s->egress, &s->egress_bytes, &s->egress_allowed, &s->egress_denied) >= 0;
 	/* Decisions the ring buffer had no room for are counted, not logged:
 	 * say how many the audit trail lacks. */
+	if (s->egress_unaudited > 0)
+		log_warning("egress: %" PRIu64 " decisions beyond the first %d are counted, not audited one by one",
+			    s->egress_unaudited, EGRESS_AUDIT_MAX);
 	if (egress_lost(s->egress, &s->egress_lost) >= 0 && s->egress_lost > 0)
 		log_warning("egress: %" PRIu64 " decisions were not delivered (ring buffer full); the counters "
 			    "include them, the audit trail does not",

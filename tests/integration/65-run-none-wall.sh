@@ -75,6 +75,31 @@ egress deny none connect4 udp 198.51.100.1:53 deny-all
 egress allow none bind4 tcp 127.0.0.1:8080 own-netns
 egress allow none connect4 tcp 127.0.0.1:8080 own-netns" "root: the audit trail has exactly these five egress decisions"
 
+# More decisions than the audit takes one by one (1,000 per session): all
+# counted, the first 1,000 audited, the rest said in a warning.
+work=$(make_workdir)
+in_ns "$KDC_RUN" --profile default --workdir "$work" --json-status "$work/many.json" -- python3 -c '
+import socket
+n = 0
+for i in range(1005):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.connect(("198.51.100.1", 53))
+    except PermissionError:
+        n += 1
+    s.close()
+print(n)' >"$work/many.out" 2>"$work/many.err"
+is "$(cat "$work/many.out")" 1005 "root: 1,005 connects, each refused at the wall"
+json=$(cat "$work/many.json")
+like "$json" '"egress_denied": 1005,' "root: ... all counted"
+lost=$(printf '%s\n' "$json" | sed -n 's/^  "egress_lost": \([0-9]*\),$/\1/p')
+is "$lost" 0 "root: ... none lost to a full ring buffer"
+sid=$(sed -n 's/^  "session": "\([0-9a-f]*\)",$/\1/p' "$work/many.json")
+is "$("$KDC_LEDGER" audit --session "$sid" --format csv | awk -F, '$7 == "bpf"' | wc -l)" 1000 \
+	"root: ... the first 1,000 audited one by one"
+like "$(cat "$work/many.err")" "kdc-run: warning: egress: 5 decisions beyond the first 1000 are counted, not audited one by one" \
+	"root: ... and the rest said in a warning"
+
 # nobody: no BPF privilege, no wall; the namespace alone refuses.
 work=$(WHO=nobody run_as)
 is "$(tr '\n' ' ' <"$work/out")" "ENETUNREACH ENETUNREACH ENETUNREACH ok " \
