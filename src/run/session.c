@@ -299,6 +299,19 @@ static int plan_landlock(Session *s)
 		return log_oom();
 	if (p->workdir && strv_extend(&l->rw_paths, "/work") < 0)
 		return log_oom();
+	{
+		/* For the test that watches the ruleset work in a real box
+		 * (20-box-fs.sh): one writable path left out of it. Testing
+		 * only, like KDC_EGRESS_SHARED=0; it can only take away. */
+		const char *drop = secure_getenv("KDC_TEST_LANDLOCK_RW_DROP");
+		if (!isempty(drop))
+			for (size_t i = 0, n = strv_length(l->rw_paths); i < n; i++)
+				if (streq(l->rw_paths[i], drop)) {
+					free(l->rw_paths[i]);
+					memmove(l->rw_paths + i, l->rw_paths + i + 1, (n - i) * sizeof(char *));
+					break;
+				}
+	}
 	for (size_t i = 0; i < p->n_mounts; i++)
 		if ((p->mounts[i].kind == MOUNT_RW || p->mounts[i].kind == MOUNT_TMPFS) &&
 		    strv_extend(&l->rw_paths, p->mounts[i].dest) < 0)

@@ -44,6 +44,17 @@ cases() {
 	is "$(probe_in write /work/out)" ok "$w: /work is writable"
 	is "$(stat -c %u "$work/out" 2>/dev/null)" "$( [ "$w" = root ] && echo 0 || echo 65534)" \
 		"$w: files written in /work belong to the caller"
+	# Landlock backs the mount view (kdc-run(1) "THE BOX"): with /work left
+	# out of its ruleset (a testing knob that can only take away), the same
+	# write is refused by Landlock (EACCES), though the mount is writable.
+	if [ "$("$top_builddir/tests/egress/landlock-run" --abi 2>/dev/null || echo 0)" -ge 1 ]; then
+		is "$(KDC_TEST_LANDLOCK_RW_DROP=/work probe_in write /work/out-ll)" EACCES \
+			"$w: Landlock's ruleset is in force in the box (a path left out of it is not writable)"
+		[ ! -e "$work/out-ll" ]
+		is $? 0 "$w: ... and nothing was written"
+	else
+		skip "this kernel has no Landlock" 2
+	fi
 
 	# /tmp is the box's own.
 	is "$(probe_in write /tmp/kdc-box-tmp-$$)" ok "$w: /tmp is writable"
