@@ -799,11 +799,14 @@ static void print_lines(const json_t *answer)
 int clerk_answer(Clerk *c)
 {
 	_cleanup_(json_decrefp) json_t *a = NULL;
+	uint64_t t;
 	int r;
 
 	if (c->fd < 0 || c->answered)
 		return c->r;
+	t = clock_usec();
 	r = msg_recv(c->fd, &a);
+	log_debug("ledger: waited %.3f ms for the answer", (double) (clock_usec() - t) / 1000.0);
 	if (c->resident && (r < 0 || json_is_true(json_object_get(a, "mismatch")))) {
 		/* A resident clerk that went away before answering (it
 		 * timed out as we came), or serves another build: ask one
@@ -840,38 +843,55 @@ int clerk_answer(Clerk *c)
 	return c->r;
 }
 
-void clerk_settle(Clerk *c, const ClerkSettle *m)
+static void settle_failed(const Clerk *c)
 {
-	_cleanup_(json_decrefp) json_t *req = NULL, *a = NULL;
+	if (c->pid > 0)
+		log_error("the ledger clerk (pid %d) ended before the session was settled", (int) c->pid);
+	else
+		log_error("the ledger clerk ended before the session was settled");
+}
+
+void clerk_settle_send(Clerk *c, const ClerkSettle *m)
+{
+	_cleanup_(json_decrefp) json_t *req = NULL;
 	json_t *lines, *degraded;
 
-	if (c->fd < 0)
+	if (c->fd < 0 || c->settle_sent)
 		return;
 	(void) clerk_answer(c);
-	if (c->admitted && c->fd >= 0) {
-		lines = json_array();
-		STRV_FOREACH (l, m->egress_lines)
-			json_array_append_new(lines, json_string(*l));
-		degraded = json_array();
-		STRV_FOREACH (d, m->degraded)
-			json_array_append_new(degraded, json_string(*d));
-		req =
-		    json_pack("{s:s, s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "op", "settle", "reason",
-			      m->reason ? m->reason : "error", "exit_status", m->exit_status, "actual",
-			      (json_int_t) m->actual, "wall_usec", (json_int_t) m->wall_usec, "cpu_usec",
-			      (json_int_t) m->cpu_usec, "memory_peak", (json_int_t) m->memory_peak, "pids_peak",
-			      (json_int_t) m->pids_peak, "egress_bytes", (json_int_t) m->egress_bytes, "egress", lines);
-		if (req)
-			json_object_set_new(req, "degraded", degraded);
+	if (!c->admitted || c->fd < 0)
+		return;
+	c->settle_sent = true;
+	lines = json_array();
+	STRV_FOREACH (l, m->egress_lines)
+		json_array_append_new(lines, json_string(*l));
+	degraded = json_array();
+	STRV_FOREACH (d, m->degraded)
+		json_array_append_new(degraded, json_string(*d));
+	req = json_pack("{s:s, s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "op", "settle", "reason",
+			m->reason ? m->reason : "error", "exit_status", m->exit_status, "actual",
+			(json_int_t) m->actual, "wall_usec", (json_int_t) m->wall_usec, "cpu_usec",
+			(json_int_t) m->cpu_usec, "memory_peak", (json_int_t) m->memory_peak, "pids_peak",
+			(json_int_t) m->pids_peak, "egress_bytes", (json_int_t) m->egress_bytes, "egress", lines);
+	if (req)
+		json_object_set_new(req, "degraded", degraded);
+	else
+		json_decref(degraded);
+	if (!req || msg_send(c->fd, req) < 0) {
+		settle_failed(c);
+		c->fd = safe_close(c->fd);
+	}
+}
+
+void clerk_settle(Clerk *c, const ClerkSettle *m)
+{
+	_cleanup_(json_decrefp) json_t *a = NULL;
+
+	clerk_settle_send(c, m);
+	if (c->settle_sent && c->fd >= 0) {
+		if (msg_recv(c->fd, &a) < 0)
+			settle_failed(c);
 		else
-			json_decref(degraded);
-		if (!req || msg_send(c->fd, req) < 0 || msg_recv(c->fd, &a) < 0) {
-			if (c->pid > 0)
-				log_error("the ledger clerk (pid %d) ended before the session was settled",
-					  (int) c->pid);
-			else
-				log_error("the ledger clerk ended before the session was settled");
-		} else
 			print_lines(a);
 	}
 	clerk_done(c);

@@ -43,7 +43,8 @@ typedef struct Clerk {
 	int fd;	       /* -EBADF: no clerk */
 	bool resident; /* talking to a resident clerk */
 	bool answered;
-	bool lingers;	 /* the forked clerk stays after us: not ours to reap */
+	bool lingers; /* the forked clerk stays after us: not ours to reap */
+	bool settle_sent;
 	json_t *request; /* kept until answered: resent to a forked clerk */
 	char *identity, *db_path, *plugin_path;
 	uint64_t linger_usec;
@@ -68,7 +69,10 @@ int clerk_begin(Clerk *c, const ClerkAdmit *req, uint64_t linger_usec);
 /* Waits for the answer (once); prints the clerk's lines. A clerk that ends
  * without one has admitted nothing: c->denied, r = EXIT_DENIED. */
 int clerk_answer(Clerk *c);
-/* Hands the end of the run over, waits until it is recorded, and lets the
+/* Hands the end of the run over (once; nothing when nothing was admitted),
+ * so that the clerk's transaction runs while kdc-run tidies up. */
+void clerk_settle_send(Clerk *c, const ClerkSettle *m);
+/* The same if not done yet, then waits until it is recorded and lets the
  * clerk go (reaps it unless it lingers). */
 void clerk_settle(Clerk *c, const ClerkSettle *m);
 /* Drops the conversation without settling (nothing was admitted). */

@@ -921,7 +921,7 @@ static int clerk_admission(Session *s, Clerk *c)
 
 /* Step 10 through the clerk: post the actual cost, release the rest of the
  * hold, record the session and its egress decisions. */
-static void settle(Session *s, Clerk *c)
+static void settle(Session *s, Clerk *c, bool wait)
 {
 	const char *degraded[32];
 	size_t n = 0;
@@ -933,18 +933,19 @@ static void settle(Session *s, Clerk *c)
 	(void) clerk_admission(s, c);
 	if (s->admitted)
 		s->cost = actual_cost(s);
-	clerk_settle(c, &(ClerkSettle){
-			    .reason = s->reason,
-			    .exit_status = s->exit_status,
-			    .actual = s->cost,
-			    .wall_usec = s->end_usec > s->start_usec ? s->end_usec - s->start_usec : 0,
-			    .cpu_usec = s->have_stats ? s->stats.cpu_usec : 0,
-			    .memory_peak = s->have_stats ? s->stats.memory_peak : 0,
-			    .pids_peak = s->have_stats ? s->stats.pids_peak : 0,
-			    .egress_bytes = s->have_egress_stats ? s->egress_bytes : 0,
-			    .egress_lines = s->egress_lines,
-			    .degraded = (char *const *) degraded,
-			});
+	(wait ? clerk_settle
+	      : clerk_settle_send)(c, &(ClerkSettle){
+					  .reason = s->reason,
+					  .exit_status = s->exit_status,
+					  .actual = s->cost,
+					  .wall_usec = s->end_usec > s->start_usec ? s->end_usec - s->start_usec : 0,
+					  .cpu_usec = s->have_stats ? s->stats.cpu_usec : 0,
+					  .memory_peak = s->have_stats ? s->stats.memory_peak : 0,
+					  .pids_peak = s->have_stats ? s->stats.pids_peak : 0,
+					  .egress_bytes = s->have_egress_stats ? s->egress_bytes : 0,
+					  .egress_lines = s->egress_lines,
+					  .degraded = (char *const *) degraded,
+				      });
 }
 
 /* --json-status for a run that ended before it had a plan: every end writes
@@ -1195,14 +1196,18 @@ int session_main(const char *profile, const ProfileOverrides *o, bool print_prof
 	STEP("box ended");
 	egress_finish(&s);
 
-	/* What the cgroup saw, then nothing may remain: kill, wait, remove. */
-	if (s.cgroup) {
+	/* What the cgroup saw, and the verdict: the clerk can settle (its
+	 * transaction, fsync included, runs while we remove the cgroup). */
+	if (s.cgroup)
 		s.have_stats = cgroup_session_stats(s.cgroup, &s.stats) >= 0;
+	decide(&s);
+	settle(&s, &clerk, false);
+	/* Then nothing may remain: kill, wait, remove. */
+	if (s.cgroup) {
 		r = cgroup_session_destroy(TAKE_PTR(s.cgroup));
 		if (r < 0)
 			log_warning_errno(r, "cannot remove the session cgroup: %m");
 	}
-	decide(&s);
 
 finish:
 	/* 10. Settle: post the actual cost, release the rest of the hold,
@@ -1217,7 +1222,7 @@ finish:
 	if (!s.end_usec)
 		s.end_usec = now_usec();
 	STEP("cgroup removed");
-	settle(&s, &clerk);
+	settle(&s, &clerk, true);
 	STEP("settled");
 	r = 0;
 	if (json_status && write_json_status(&s, json_status) < 0)
