@@ -561,6 +561,15 @@ static bool serve_request(Server *srv, Conn *c)
 		return false;
 	}
 	op = jstr(req, "op");
+	{
+		/* A client that has hung up already (it gave up waiting for
+		 * us and asked a clerk of its own) gets nothing done. */
+		struct pollfd p = {.fd = c->fd, .events = POLLRDHUP};
+		if (poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP))) {
+			json_decref(lines);
+			return false;
+		}
+	}
 	log_set_sink(collect_line, lines);
 	if (!c->admitted && op && streq(op, "admit")) {
 		const char *id = jstr(req, "identity");
@@ -721,11 +730,22 @@ static int clerk_fork(Clerk *c)
 }
 
 /* A resident clerk of this ledger, if one listens. */
+static struct timeval clerk_answer_timeout(void)
+{
+	const char *e = getenv("KDC_LEDGER_BUSY_TIMEOUT");
+	uint64_t busy = (uint64_t) LEDGER_DEFAULT_BUSY_TIMEOUT_MSEC * USEC_PER_MSEC, t;
+
+	if (!isempty(e) && units_parse_duration(e, false, &t) >= 0)
+		busy = t;
+	t = 2 * busy + 5 * USEC_PER_SEC;
+	return (struct timeval){.tv_sec = (time_t) (t / USEC_PER_SEC), .tv_usec = (suseconds_t) (t % USEC_PER_SEC)};
+}
+
 static int clerk_connect(Clerk *c, const char *db_path)
 {
 	_cleanup_close_ int dir_fd = -EBADF, fd = -EBADF;
 	struct sockaddr_un a;
-	struct timeval tv = {.tv_sec = CLERK_READ_TIMEOUT_SEC};
+	struct timeval tv = {.tv_sec = CLERK_READ_TIMEOUT_SEC}, answer;
 	int r;
 
 	r = clerk_address(db_path, "", &a, &dir_fd);
@@ -736,8 +756,13 @@ static int clerk_connect(Clerk *c, const char *db_path)
 		return negative_errno();
 	if (connect(fd, (struct sockaddr *) &a, sizeof(a)) < 0)
 		return negative_errno();
-	/* only for sending: the answer may wait for a busy ledger */
 	(void) setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	/* A resident clerk that is stopped or stuck must not hang the run:
+	 * an answer may wait for the ledger's busy timeout (twice: another
+	 * run's transaction ahead of ours, then ours), not much longer. The
+	 * admission then goes to a clerk of our own (clerk_answer). */
+	answer = clerk_answer_timeout();
+	(void) setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &answer, sizeof(answer));
 	c->fd = TAKE_FD(fd);
 	c->resident = true;
 	c->pid = -1;

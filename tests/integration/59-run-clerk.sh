@@ -130,6 +130,23 @@ out=$(run -vv -- /bin/true 2>&1)
 is "$?" 0 "a run after a clerk's death is admitted"
 like "$out" "ledger: clerk [0-9]+ forked" "... by a clerk it forks"
 
+# A clerk that is stopped (not dead) must not hang a run: after the answer
+# timeout (twice the ledger's busy timeout, plus 5 s) the run forks its own.
+export KDC_LEDGER_BUSY_TIMEOUT=300ms
+run --quiet -- /bin/true
+stopped=$(clerk_pid)
+kill -STOP "$stopped"
+add_cleanup "kill -CONT $stopped 2>/dev/null"
+start=$(date +%s%N)
+out=$(run -vv -- /bin/true 2>&1)
+rc=$?
+elapsed=$((($(date +%s%N) - start) / 1000000))
+kill -CONT "$stopped"
+is "$rc" 0 "a run whose resident clerk is stopped is admitted all the same"
+like "$out" "the resident clerk did not answer; forking one" "... by a clerk it forks after the timeout"
+ok "... within the answer timeout and a margin (${elapsed} ms)" test "$elapsed" -lt 12000
+unset KDC_LEDGER_BUSY_TIMEOUT
+
 # The ledger made anew under the clerk (files removed, socket kept): the
 # clerk opens the new one.
 rm -f "$db" "$db-wal" "$db-shm"
