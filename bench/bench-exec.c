@@ -6,7 +6,10 @@
  * launcher process itself (ru_maxrss from wait4), plus the ratio of each
  * median to the reference (the first command).
  *
- *   bench-exec [-n N] [-w WARMUP] LABEL CMD ARG... :: LABEL CMD ARG... [:: ...]
+ *   bench-exec [-n N] [-w WARMUP] LABEL [NAME=VALUE...] CMD ARG... :: LABEL ... [:: ...]
+ *
+ * NAME=VALUE words before a command set its environment without an exec of
+ * env(1), which would add its own start-up to that row.
  *
  * stdin, stdout and stderr of the commands are /dev/null; with BENCH_FD9=PATH,
  * PATH is opened afresh on fd 9 for every start (bwrap --seccomp 9).
@@ -14,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +31,7 @@ extern char **environ;
 typedef struct Cmd {
 	const char *label;
 	char **argv;
+	char **envp;
 	double *ms;
 	long maxrss_kb;
 	int failures;
@@ -61,7 +66,7 @@ static int run_once(Cmd *c, double *ret_ms)
 	if (getenv("BENCH_FD9"))
 		posix_spawn_file_actions_addopen(&fa, 9, getenv("BENCH_FD9"), O_RDONLY, 0);
 	t0 = now_ms();
-	r = posix_spawnp(&pid, c->argv[0], &fa, NULL, c->argv, environ);
+	r = posix_spawnp(&pid, c->argv[0], &fa, NULL, c->argv, c->envp);
 	posix_spawn_file_actions_destroy(&fa);
 	if (r != 0) {
 		fprintf(stderr, "bench-exec: cannot run '%s': %s\n", c->argv[0], strerror(r));
@@ -76,6 +81,37 @@ static int run_once(Cmd *c, double *ret_ms)
 		c->maxrss_kb = ru.ru_maxrss;
 	*ret_ms = t1 - t0;
 	return 0;
+}
+
+static bool is_assignment(const char *s)
+{
+	size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_");
+	return n > 0 && s[n] == '=' && !(s[0] >= '0' && s[0] <= '9');
+}
+
+/* environ with the assignments in front of a command applied. */
+static char **make_env(char **assign, int n_assign)
+{
+	size_t n = 0, k = 0;
+	char **e;
+
+	while (environ[n])
+		n++;
+	e = calloc(n + (size_t) n_assign + 1, sizeof(char *));
+	if (!e)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strcspn(environ[i], "=");
+		bool replaced = false;
+		for (int a = 0; a < n_assign; a++)
+			if (!strncmp(environ[i], assign[a], len) && assign[a][len] == '=')
+				replaced = true;
+		if (!replaced)
+			e[k++] = environ[i];
+	}
+	for (int a = 0; a < n_assign; a++)
+		e[k++] = assign[a];
+	return e;
 }
 
 int main(int argc, char *argv[])
@@ -95,6 +131,15 @@ int main(int argc, char *argv[])
 		Cmd *c = &cmds[ncmd++];
 		memset(c, 0, sizeof(*c));
 		c->label = argv[i++];
+		{
+			char **assign = &argv[i];
+			int n_assign = 0;
+			while (i < argc && is_assignment(argv[i]))
+				i++, n_assign++;
+			c->envp = make_env(assign, n_assign);
+			if (!c->envp)
+				return 2;
+		}
 		c->argv = &argv[i];
 		while (i < argc && strcmp(argv[i], "::"))
 			i++;
