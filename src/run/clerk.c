@@ -746,6 +746,8 @@ static int clerk_connect(Clerk *c, const char *db_path)
 	_cleanup_close_ int dir_fd = -EBADF, fd = -EBADF;
 	struct sockaddr_un a;
 	struct timeval tv = {.tv_sec = CLERK_READ_TIMEOUT_SEC}, answer;
+	struct ucred peer;
+	socklen_t len = sizeof(peer);
 	int r;
 
 	r = clerk_address(db_path, "", &a, &dir_fd);
@@ -756,6 +758,11 @@ static int clerk_connect(Clerk *c, const char *db_path)
 		return negative_errno();
 	if (connect(fd, (struct sockaddr *) &a, sizeof(a)) < 0)
 		return negative_errno();
+	/* Only a clerk of our own user answers for our ledger (the socket's
+	 * directory should make anything else impossible; a directory made
+	 * too open must not hand the budget to another user's server). */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &len) < 0 || peer.uid != getuid())
+		return -EPERM;
 	(void) setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	/* A resident clerk that is stopped or stuck must not hang the run:
 	 * an answer may wait for the ledger's busy timeout (twice: another

@@ -113,6 +113,31 @@ mkdir -p "$TESTDIR/sockdir"
 is "$(cat "$work/inbox.out")" closed "an agent given the socket by a bind mount is hung up on, unanswered"
 unlike "$("$KDC_LEDGER" tenant list)" intruder "... and nothing was admitted for it"
 
+# A socket of another user where the clerk's would be (a ledger directory
+# made world-writable): kdc-run does not take its word.
+mkdir -m 1777 "$TESTDIR/open"
+cat >"$TESTDIR/fake.py" <<'EOF2'
+import json, os, socket, struct, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); s.listen(8)
+with open(sys.argv[1] + ".ready", "w") as f:
+    f.write(str(os.getpid()))
+while True:
+    c, _ = s.accept()
+    m = json.dumps({"r": 0, "admitted": True, "log": []}).encode()
+    c.sendall(struct.pack("=I", len(m)) + m)
+EOF2
+chmod 0644 "$TESTDIR/fake.py"
+as_nobody python3 "$TESTDIR/fake.py" "$TESTDIR/open/kdc.db-clerk" >/dev/null 2>&1 &
+wait_for test -s "$TESTDIR/open/kdc.db-clerk.ready"
+fake=$(cat "$TESTDIR/open/kdc.db-clerk.ready") # python's own pid, not the wrapper's
+add_cleanup "kill $fake 2>/dev/null"
+is "$(stat -c %U "$TESTDIR/open/kdc.db-clerk")" nobody "positive control: nobody's socket listens where the clerk's would"
+out=$(KDC_DB="$TESTDIR/open/kdc.db" run -vv -- /bin/true 2>&1)
+unlike "$out" "ledger: resident clerk" "kdc-run does not talk to another user's socket"
+like "$out" "ledger: clerk [0-9]+ forked" "... it forks a clerk of its own"
+kill "$fake"
+
 # Another build (here: another fake clock for the ledger) forks its own
 # clerk, which takes the socket over; the old one leaves.
 out=$(KDC_LEDGER_FAKE_NOW=$(date +%s) run -vv -- /bin/true 2>&1)
