@@ -991,14 +991,23 @@ void egress_free(Egress *e)
 	free(e);
 }
 
-static Egress *egress_new(void)
+/* A session of the cgroup at cgroup_fd (kept open, and its id). */
+static int egress_new(int cgroup_fd, Egress **ret)
 {
-	Egress *e = calloc(1, sizeof(*e));
+	_cleanup_egress_free_ Egress *e = calloc(1, sizeof(*e));
+	int r;
 
 	if (!e)
-		return NULL;
+		return -ENOMEM;
 	e->sessions_fd = e->allowlists_fd = e->rings_fd = e->ring_fd = e->cgroup_fd = -EBADF;
-	return e;
+	e->cgroup_fd = fcntl(cgroup_fd, F_DUPFD_CLOEXEC, 3);
+	if (e->cgroup_fd < 0)
+		return negative_errno();
+	r = cgroup_id_of(cgroup_fd, &e->id);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(e);
+	return 0;
 }
 
 /* The private instance: loaded for this session alone, attached to its
@@ -1009,13 +1018,7 @@ static int attach_private(const EgressPlan *p, int cgroup_fd, unsigned flags, Eg
 	struct bpf_program *progs[N_PROGS];
 	int r;
 
-	e = egress_new();
-	if (!e)
-		return -ENOMEM;
-	e->cgroup_fd = fcntl(cgroup_fd, F_DUPFD_CLOEXEC, 3);
-	if (e->cgroup_fd < 0)
-		return negative_errno();
-	r = cgroup_id_of(cgroup_fd, &e->id);
+	r = egress_new(cgroup_fd, &e);
 	if (r < 0)
 		return r;
 	e->skel = skel_open(e->id, 0, &r);
@@ -1357,16 +1360,10 @@ static int attach_shared(const EgressPlan *p, int slice_fd, int cgroup_fd, unsig
 	int r;
 
 	libbpf_quiet();
-	e = egress_new();
-	if (!e)
-		return -ENOMEM;
-	e->shared = true;
-	e->cgroup_fd = fcntl(cgroup_fd, F_DUPFD_CLOEXEC, 3);
-	if (e->cgroup_fd < 0)
-		return negative_errno();
-	r = cgroup_id_of(cgroup_fd, &e->id);
+	r = egress_new(cgroup_fd, &e);
 	if (r < 0)
 		return r;
+	e->shared = true;
 	/* The slice lock, shared: no install of another build retires our
 	 * instance while we register (instances_retire). */
 	lock_fd = openat(slice_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);

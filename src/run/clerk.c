@@ -423,6 +423,24 @@ static json_t *answer_admit(Server *srv, Conn *c, json_t *req)
 	return json_pack("{s:i, s:b}", "r", 0, "admitted", true);
 }
 
+/* An audit record of the session the admission request names. */
+static AuditRecord session_record(const json_t *admit, const char *actor, const char *action, const char *object,
+				  const char *decision, const char *rule, const char *reason)
+{
+	return (AuditRecord){
+	    .tenant = jstr(admit, "tenant"),
+	    .project = jstr(admit, "project"),
+	    .user = jstr(admit, "user"),
+	    .session = jstr(admit, "session"),
+	    .actor = actor,
+	    .action = action,
+	    .object = object,
+	    .decision = decision,
+	    .rule = rule,
+	    .reason = reason,
+	};
+}
+
 /* The run's degradations (DESIGN.md: "each degradation is printed and
  * audited") and every egress decision the ring buffer delivered (the
  * session row's counters hold the egress totals), as audit records of the
@@ -455,36 +473,15 @@ static size_t settle_records(const json_t *admit, const json_t *degraded, const 
 		if (!control)
 			continue;
 		snprintf(reason, reason_size, "%s not enforced on this host (degraded by the profile)", control);
-		recs[k++] = (AuditRecord){
-		    .tenant = jstr(admit, "tenant"),
-		    .project = jstr(admit, "project"),
-		    .user = jstr(admit, "user"),
-		    .session = jstr(admit, "session"),
-		    .actor = "kdc-run",
-		    .action = "degrade",
-		    .object = control,
-		    .decision = "allow",
-		    .rule = "degrade",
-		    .reason = reason,
-		};
+		recs[k++] = session_record(admit, "kdc-run", "degrade", control, "allow", "degrade", reason);
 	}
 	json_array_foreach(lines, i, v)
 	{
 		const char *l = json_string_value(v);
 		if (!l || k >= n)
 			continue;
-		recs[k++] = (AuditRecord){
-		    .tenant = jstr(admit, "tenant"),
-		    .project = jstr(admit, "project"),
-		    .user = jstr(admit, "user"),
-		    .session = jstr(admit, "session"),
-		    .actor = "bpf",
-		    .action = "egress",
-		    .object = strchr(l, ' ') ? strchr(l, ' ') + 1 : l,
-		    .decision = startswith(l, "allow") ? "allow" : "deny",
-		    .rule = jstr(admit, "net"),
-		    .reason = l,
-		};
+		recs[k++] = session_record(admit, "bpf", "egress", strchr(l, ' ') ? strchr(l, ' ') + 1 : l,
+					   startswith(l, "allow") ? "allow" : "deny", jstr(admit, "net"), l);
 	}
 	*ret = recs;
 	*ret_reasons = reasons;

@@ -659,10 +659,10 @@ START_TEST(settle_extra_rows)
 	     .session = "s1",
 	     .actor = "bpf",
 	     .action = "egress",
-	     .object = "connect4 tcp 1.2.3.4:80",
+	     .object = "connect4 tcp 198.51.100.1:80",
 	     .decision = "deny",
 	     .rule = "filtered",
-	     .reason = "deny connect4 tcp 1.2.3.4:80"},
+	     .reason = "deny connect4 tcp 198.51.100.1:80"},
 	};
 	AuditRecord bad = {.tenant = "acme", .session = "s1", .action = "egress", .decision = "deny"};
 	char last[64] = "";
@@ -693,7 +693,7 @@ START_TEST(settle_extra_rows)
 	/* settle, then the two, chained */
 	ck_assert_int_eq(audit_rows(l), before + 3);
 	ck_assert_int_eq(ledger_audit_query(l, &(AuditFilter){.session = "s1", .last = 1}, last_action, last), 0);
-	ck_assert_str_eq(last, "bpf egress connect4 tcp 1.2.3.4:80");
+	ck_assert_str_eq(last, "bpf egress connect4 tcp 198.51.100.1:80");
 	ck_assert_int_eq(
 	    ledger_audit_query(l, &(AuditFilter){.session = "s1", .decision = "allow", .last = 1}, last_action, last),
 	    0);
