@@ -377,8 +377,27 @@ static int migrate(Ledger *l)
 	_cleanup_tx_ Ledger *tx = NULL;
 	int version, r;
 
-	/* WAL is a property of the file; it is set once, outside a transaction. */
-	r = exec_sql(l, "PRAGMA journal_mode = WAL");
+	/* WAL is a property of the file; it is set once, outside a
+	 * transaction, and in the writers' queue: before it, the file is in
+	 * rollback mode, where two first openers that both hold a shared lock
+	 * and both want it exclusive make SQLite answer SQLITE_BUSY at once,
+	 * without the busy handler (its deadlock rule). Seen once in the TCG
+	 * guest, three first runs at the same moment; a BUSY here is retried
+	 * until the deadline. */
+	l->busy_deadline = monotonic_usec() + (uint64_t) l->busy_timeout_msec * USEC_PER_MSEC;
+	r = ledger_lock_acquire(&l->lock, l->busy_deadline);
+	if (r < 0) {
+		l->busy_deadline = 0;
+		return r == -ETIMEDOUT ? -EBUSY : r;
+	}
+	for (unsigned attempt = 0;; attempt++) {
+		r = exec_sql(l, "PRAGMA journal_mode = WAL");
+		if (r != -EBUSY || monotonic_usec() >= l->busy_deadline)
+			break;
+		(void) busy_handler(l, (int) attempt); /* sleeps a little */
+	}
+	ledger_lock_release(&l->lock);
+	l->busy_deadline = 0;
 	if (r < 0)
 		return r;
 	r = tx_begin(l);
