@@ -380,8 +380,16 @@ kc_sigkill() {
 	kc_reap "$_m"
 	wait "$_bg"
 	[ -n "$CGBASE" ] || return 0
-	_pop=""
-	{ while read -r _k _v; do [ "$_k" = populated ] && _pop=$_v; done <"$_cg/cgroup.events"; } 2>/dev/null
+	# Empty once the last of the box is reaped: the box's pid 1 died with
+	# kdc-run and is reaped by whoever adopted it, which can take a moment
+	# on a loaded guest (up to 10 s here).
+	_pop="" _i=0
+	while [ $_i -lt 100 ]; do
+		{ while read -r _k _v; do [ "$_k" = populated ] && _pop=$_v; done <"$_cg/cgroup.events"; } 2>/dev/null
+		[ "$_pop" = 1 ] || break
+		sleep 0.1
+		_i=$((_i + 1))
+	done
 	is "${_cg:+exists} $_pop" "exists 0" "$P: ... its session cgroup stays behind, empty (${_cg:-not found})"
 	kdc kill2 --tenant "$KT-k" -- /bin/true
 	_rc=$?
