@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Where the ledger is, apart from the ledger itself: kdc-run needs the path
- * (to find a resident clerk) without loading SQLite. */
+/* Where the ledger is, and how long it waits for other writers, apart from
+ * the ledger itself: kdc-run needs both (to find a resident clerk, and to
+ * bound how long it waits for one) without loading SQLite. */
 #include <errno.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -42,4 +43,15 @@ int ledger_default_path(char **ret)
 		return -ENOMEM;
 	*ret = p;
 	return 0;
+}
+
+int ledger_busy_timeout_usec(uint64_t *ret)
+{
+	const char *e = getenv("KDC_LEDGER_BUSY_TIMEOUT");
+
+	if (isempty(e)) {
+		*ret = (uint64_t) LEDGER_DEFAULT_BUSY_TIMEOUT_MSEC * USEC_PER_MSEC;
+		return 0;
+	}
+	return units_parse_duration(e, false, ret);
 }

@@ -300,10 +300,9 @@ static int read_env(Ledger *l)
 	const char *e;
 	int r;
 
-	e = getenv("KDC_LEDGER_BUSY_TIMEOUT");
-	if (!isempty(e)) {
+	{
 		uint64_t usec;
-		r = units_parse_duration(e, false, &usec);
+		r = ledger_busy_timeout_usec(&usec);
 		if (r < 0)
 			return r;
 		l->busy_timeout_msec = (unsigned) MIN(usec / USEC_PER_MSEC, (uint64_t) UINT32_MAX);

@@ -42,6 +42,9 @@ typedef struct Ledger Ledger;
  * /var/lib/kdc/kdc.db; others: $XDG_STATE_HOME/kdc/kdc.db (when absolute),
  * else ~/.local/state/kdc/kdc.db. */
 int ledger_default_path(char **ret);
+/* $KDC_LEDGER_BUSY_TIMEOUT (a duration), else the default; -EINVAL for a
+ * bad value. */
+int ledger_busy_timeout_usec(uint64_t *ret);
 
 enum {
 	LEDGER_OPEN_READONLY = 1u << 0, /* never create nor migrate; reads only */

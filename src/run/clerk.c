@@ -729,11 +729,11 @@ static int clerk_fork(Clerk *c)
 /* A resident clerk of this ledger, if one listens. */
 static struct timeval clerk_answer_timeout(void)
 {
-	const char *e = getenv("KDC_LEDGER_BUSY_TIMEOUT");
-	uint64_t busy = (uint64_t) LEDGER_DEFAULT_BUSY_TIMEOUT_MSEC * USEC_PER_MSEC, t;
+	uint64_t busy, t;
 
-	if (!isempty(e) && units_parse_duration(e, false, &t) >= 0)
-		busy = t;
+	/* a bad value: the ledger itself refuses it; wait as for the default */
+	if (ledger_busy_timeout_usec(&busy) < 0)
+		busy = (uint64_t) LEDGER_DEFAULT_BUSY_TIMEOUT_MSEC * USEC_PER_MSEC;
 	t = 2 * busy + 5 * USEC_PER_SEC;
 	return (struct timeval){.tv_sec = (time_t) (t / USEC_PER_SEC), .tv_usec = (suseconds_t) (t % USEC_PER_SEC)};
 }
