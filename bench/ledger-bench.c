@@ -152,6 +152,12 @@ static long pairs_loop(Ledger *l, unsigned worker, unsigned round, double deadli
 	return n;
 }
 
+/* What a worker tells the parent at its end. */
+typedef struct Report {
+	long n;
+	double end;
+} Report;
+
 static double pairs_rate(const char *path, unsigned procs, unsigned round, double seconds)
 {
 	int fds[2], go[2], ready[2];
@@ -191,11 +197,12 @@ static double pairs_rate(const char *path, unsigned procs, unsigned round, doubl
 			if (write(ready[1], "x", 1) != 1 || read(go[0], &dl, sizeof(dl)) != sizeof(dl))
 				_exit(1);
 			n = pairs_loop(l, i, round, dl);
-			/* Report before closing: closing is not part of the rate. */
+			/* Report before closing: closing is not part of the rate.
+			 * One write (atomic below PIPE_BUF): the 32 reports
+			 * must not interleave in the pipe. */
 			{
-				double end = now_sec();
-				if (write(fds[1], &n, sizeof(n)) != sizeof(n) ||
-				    write(fds[1], &end, sizeof(end)) != sizeof(end))
+				Report rep = {.n = n, .end = now_sec()};
+				if (write(fds[1], &rep, sizeof(rep)) != sizeof(rep))
 					_exit(1);
 			}
 			ledger_close(TAKE_PTR(l));
@@ -218,15 +225,13 @@ static double pairs_rate(const char *path, unsigned procs, unsigned round, doubl
 			die("write", errno);
 	close(go[1]);
 	for (unsigned i = 0; i < procs; i++) {
-		double end;
-		long n;
-		if (read(fds[0], &n, sizeof(n)) != sizeof(n) || n < 0 ||
-		    read(fds[0], &end, sizeof(end)) != sizeof(end)) {
+		Report rep;
+		if (read(fds[0], &rep, sizeof(rep)) != sizeof(rep) || rep.n < 0) {
 			fprintf(stderr, "ledger-bench: a worker failed\n");
 			exit(1);
 		}
-		total += n;
-		last_end = MAX(last_end, end);
+		total += rep.n;
+		last_end = MAX(last_end, rep.end);
 	}
 	for (unsigned i = 0; i < procs; i++) {
 		int status;
