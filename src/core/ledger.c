@@ -16,6 +16,7 @@
 
 #include "core/ledger-lock.h"
 #include "core/ledger-sql.h"
+#include "core/ledger-vfs.h"
 #include "core/ledger.h"
 #include "shared/fileio.h"
 #include "shared/macro.h"
@@ -389,6 +390,18 @@ static int migrate(Ledger *l)
 		l->busy_deadline = 0;
 		return r == -ETIMEDOUT ? -EBUSY : r;
 	}
+	/* A new ledger gets small pages: a transaction writes four or five
+	 * of them (hold, balances, spend, audit, index), each a few rows, and
+	 * the commit's fsync costs more the more bytes it carries (measured
+	 * with bench/ledger: 4096-byte pages 0.39 of the disk's raw
+	 * transaction rate, 1024-byte pages 0.41-0.43). A no-op on a ledger
+	 * that exists: a WAL database keeps its page size. */
+	r = exec_sql(l, "PRAGMA page_size = 1024");
+	if (r < 0) {
+		ledger_lock_release(&l->lock);
+		l->busy_deadline = 0;
+		return r;
+	}
 	for (unsigned attempt = 0;; attempt++) {
 		r = exec_sql(l, "PRAGMA journal_mode = WAL");
 		if (r != -EBUSY || monotonic_usec() >= l->busy_deadline)
@@ -497,9 +510,12 @@ int ledger_open_full(const char *path, unsigned flags, Ledger **ret)
 		}
 	}
 
-	rc = sqlite3_open_v2(
-	    path, &l->db,
-	    (ro ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX, NULL);
+	/* Our VFS only batches a commit's writes (ledger-vfs.h); without it
+	 * the ledger is the same, one write per frame half slower. */
+	rc = sqlite3_open_v2(path, &l->db,
+			     (ro ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+				 SQLITE_OPEN_NOMUTEX,
+			     ledger_vfs_register() >= 0 ? LEDGER_VFS_NAME : NULL);
 	if (rc != SQLITE_OK)
 		return l->db ? sql_fail(l, rc) : -ENOMEM;
 	(void) sqlite3_extended_result_codes(l->db, 1);

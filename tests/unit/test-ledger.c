@@ -15,6 +15,7 @@
 #include <sqlite3.h>
 
 #include "core/ledger.h"
+#include "core/ledger-vfs.h"
 #include "shared/macro.h"
 #include "shared/units.h"
 #include "check-run.h"
@@ -963,6 +964,144 @@ START_TEST(aggregates_match_rows)
 }
 END_TEST
 
+/* ---- the ledger's VFS (ledger-vfs.h) -------------------------------------------- */
+
+/* One write to the WAL per commit, where SQLite makes two per page. */
+START_TEST(vfs_one_wal_write_per_commit)
+{
+	char db[600], id[32];
+	Ledger *l = NULL;
+	uint64_t before;
+
+	make_tmpdir();
+	snprintf(db, sizeof(db), "%s/kdc.db", tmpdir);
+	ck_assert_int_eq(ledger_open(db, &l), 0);
+	ck_assert_int_eq(ledger_tenant_add(l, "acme", NULL), 1);
+	ck_assert_int_eq(ledger_budget_set(l, "acme", "USD", LEDGER_PERIOD_MONTH, USD(1000)), 0);
+	before = ledger_vfs_wal_writes();
+	for (int i = 0; i < 20; i++) {
+		LedgerResult res;
+		snprintf(id, sizeof(id), "h%d", i);
+		ck_assert_int_eq(ledger_hold(l,
+					     &(LedgerHoldRequest){.id = id,
+								  .scope = "acme/p/u",
+								  .unit = "USD",
+								  .amount = USD(1),
+								  .ttl_usec = 60 * SEC},
+					     &res),
+				 0);
+		ck_assert_int_eq(res.code, LEDGER_OK);
+		ck_assert_int_eq(ledger_post(l, &(LedgerPostRequest){.id = id, .amount = USD(0.5)}, &res), 0);
+		ck_assert_int_eq(res.code, LEDGER_OK);
+	}
+	/* 40 commits of 4-5 pages each: 40 writes. */
+	ck_assert_uint_eq(ledger_vfs_wal_writes() - before, 40);
+	ledger_close(l);
+
+	/* A new ledger has small pages (ledger.c says why). */
+	{
+		sqlite3 *raw = NULL;
+		sqlite3_stmt *st = NULL;
+		ck_assert_int_eq(sqlite3_open(db, &raw), SQLITE_OK);
+		ck_assert_int_eq(sqlite3_prepare_v2(raw, "PRAGMA page_size", -1, &st, NULL), SQLITE_OK);
+		ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+		ck_assert_int_eq(sqlite3_column_int(st, 0), 1024);
+		sqlite3_finalize(st);
+		sqlite3_close(raw);
+	}
+	remove_tmpdir();
+}
+END_TEST
+
+static int64_t count_rows(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t n = -1;
+
+	if (sqlite3_prepare_v2(db, "SELECT count(*), sum(length(v)) FROM t", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/* A commit that is never synced (synchronous=OFF) is still in the file by
+ * the time another connection can see it: the VFS writes it out when
+ * SQLite publishes the new WAL-index header. The reader uses SQLite's own
+ * VFS, so it reads only what reached the file. */
+START_TEST(vfs_commit_visible_without_sync)
+{
+	char db[600], sql[128];
+	sqlite3 *w = NULL, *r = NULL;
+
+	make_tmpdir();
+	snprintf(db, sizeof(db), "%s/raw.db", tmpdir);
+	ck_assert_int_eq(ledger_vfs_register(), 0);
+	ck_assert_int_eq(sqlite3_open_v2(db, &w, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, LEDGER_VFS_NAME),
+			 SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(w,
+				      "PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF;"
+				      " CREATE TABLE t (v TEXT)",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	ck_assert_int_eq(sqlite3_open_v2(db, &r, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	for (int i = 1; i <= 200; i++) {
+		/* Rows of 600 bytes: every few commits add a page and split. */
+		snprintf(sql, sizeof(sql), "INSERT INTO t (v) VALUES (printf('%%0600d', %d))", i);
+		ck_assert_int_eq(sqlite3_exec(w, sql, NULL, NULL, NULL), SQLITE_OK);
+		ck_assert_int_eq(count_rows(r), i);
+	}
+	/* A commit of 300 KB: written in pieces the unix VFS accepts (one
+	 * write of more than 128 KiB is SQLITE_FULL to it). */
+	ck_assert_int_eq(sqlite3_exec(w, "INSERT INTO t (v) VALUES (printf('%0300000d', 1))", NULL, NULL, NULL),
+			 SQLITE_OK);
+	ck_assert_int_eq(count_rows(r), 201);
+	/* The WAL is read back (checkpoint) through the VFS as well. */
+	ck_assert_int_eq(sqlite3_wal_checkpoint_v2(w, "main", SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(count_rows(r), 201);
+	sqlite3_close(r);
+	sqlite3_close(w);
+	ck_assert_int_eq(sqlite3_open_v2(db, &r, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	ck_assert_int_eq(count_rows(r), 201);
+	sqlite3_close(r);
+	remove_tmpdir();
+}
+END_TEST
+
+/* A ledger made before the small pages keeps its 4096-byte pages and works. */
+START_TEST(vfs_old_page_size)
+{
+	char db[600];
+	sqlite3 *raw = NULL;
+	sqlite3_stmt *st = NULL;
+	Ledger *l = NULL;
+	LedgerResult res;
+
+	make_tmpdir();
+	snprintf(db, sizeof(db), "%s/old.db", tmpdir);
+	ck_assert_int_eq(sqlite3_open(db, &raw), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(raw, "PRAGMA page_size = 4096; PRAGMA journal_mode = WAL; VACUUM", NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(raw);
+	ck_assert_int_eq(ledger_open(db, &l), 0);
+	ck_assert_int_eq(ledger_tenant_add(l, "acme", NULL), 1);
+	ck_assert_int_eq(ledger_hold(l,
+				     &(LedgerHoldRequest){
+					 .id = "h", .scope = "acme", .unit = "USD", .amount = USD(1), .ttl_usec = 60 * SEC},
+				     &res),
+			 0);
+	ck_assert_int_eq(res.code, LEDGER_OK);
+	ledger_close(l);
+	ck_assert_int_eq(sqlite3_open(db, &raw), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(raw, "PRAGMA page_size", -1, &st, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	ck_assert_int_eq(sqlite3_column_int(st, 0), 4096);
+	sqlite3_finalize(st);
+	sqlite3_close(raw);
+	remove_tmpdir();
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("ledger");
@@ -986,6 +1125,9 @@ int main(void)
 	tcase_add_test(tc, default_path);
 	tcase_add_test(tc, no_spend_without_audit);
 	tcase_add_test(tc, aggregates_match_rows);
+	tcase_add_test(tc, vfs_one_wal_write_per_commit);
+	tcase_add_test(tc, vfs_commit_visible_without_sync);
+	tcase_add_test(tc, vfs_old_page_size);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	return check_run(sr);
