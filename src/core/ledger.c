@@ -78,6 +78,9 @@ typedef enum Stmt {
 	STMT_BEGIN_READ,
 	STMT_COMMIT,
 	STMT_ROLLBACK,
+	STMT_SAVEPOINT,
+	STMT_ROLLBACK_TO,
+	STMT_RELEASE,
 	STMT_TENANT_GET,
 	STMT_TENANT_INSERT,
 	STMT_HOLD_GET,
@@ -100,6 +103,9 @@ static const char *const stmt_sql[_STMT_MAX] = {
     [STMT_BEGIN_READ] = "BEGIN",
     [STMT_COMMIT] = "COMMIT",
     [STMT_ROLLBACK] = "ROLLBACK",
+    [STMT_SAVEPOINT] = "SAVEPOINT call",
+    [STMT_ROLLBACK_TO] = "ROLLBACK TO call",
+    [STMT_RELEASE] = "RELEASE call",
     [STMT_TENANT_GET] = "SELECT rate_interval, rate_burst FROM tenants WHERE name = ?1",
     [STMT_TENANT_INSERT] = "INSERT INTO tenants (name, created, rate_interval, rate_burst) VALUES (?1, ?2, ?3, ?4)"
 			   " ON CONFLICT (name) DO UPDATE SET rate_interval = excluded.rate_interval,"
@@ -153,6 +159,7 @@ struct Ledger {
 	uint32_t busy_rand;
 	LedgerLock lock;
 	bool locked;
+	bool group, group_failed; /* ledger_group_begin() */
 	int wal_frames; /* frames in the WAL after our last commit */
 	int errcode;
 	char errmsg[256];
@@ -202,8 +209,19 @@ static void bind_u64(sqlite3_stmt *s, int idx, uint64_t v)
  * SQLITE_BUSY_SNAPSHOT) and the caps it checked still hold at COMMIT. */
 static uint64_t monotonic_usec(void);
 
+/* Inside a group (ledger_group_begin()), each call's transaction is a
+ * savepoint of the group's one write transaction: a call that fails undoes
+ * its own work only. A failure that ends the whole transaction (SQLite
+ * rolls back by itself on I/O errors and a full disk) fails the group:
+ * every later call and the group's end report it. */
 static void tx_end(Ledger *l)
 {
+	if (l->group) {
+		if (sqlite3_get_autocommit(l->db) || stmt_run(l, STMT_ROLLBACK_TO) < 0 ||
+		    stmt_run(l, STMT_RELEASE) < 0)
+			l->group_failed = true;
+		return;
+	}
 	if (!sqlite3_get_autocommit(l->db))
 		(void) stmt_run(l, STMT_ROLLBACK);
 	if (l->locked)
@@ -219,9 +237,17 @@ static void tx_abortp(Ledger **p)
 }
 #define _cleanup_tx_ _cleanup_(tx_abortp)
 
+static int group_broken(Ledger *l)
+{
+	l->group_failed = true;
+	l->errcode = SQLITE_ABORT;
+	snprintf(l->errmsg, sizeof(l->errmsg), "an earlier call of the same group commit failed");
+	return -EIO;
+}
+
 /* Queue (ledger-lock.h), then SQLite's write lock, both within one busy
  * timeout: a writer that cannot get in by then gets -EBUSY and denies. */
-static int tx_begin(Ledger *l)
+static int begin_immediate(Ledger *l)
 {
 	int r;
 
@@ -242,9 +268,56 @@ static int tx_begin(Ledger *l)
 	return r;
 }
 
+static int tx_begin(Ledger *l)
+{
+	if (!l->group)
+		return begin_immediate(l);
+	if (l->group_failed || sqlite3_get_autocommit(l->db))
+		return group_broken(l);
+	return stmt_run(l, STMT_SAVEPOINT);
+}
+
 static int tx_commit(Ledger *l)
 {
-	int r = stmt_run(l, STMT_COMMIT);
+	int r;
+
+	if (l->group) {
+		r = stmt_run(l, STMT_RELEASE);
+		if (r < 0)
+			tx_end(l);
+		return r;
+	}
+	r = stmt_run(l, STMT_COMMIT);
+	tx_end(l);
+	return r;
+}
+
+int ledger_group_begin(Ledger *l)
+{
+	int r;
+
+	if (l->group)
+		return -EBUSY;
+	r = begin_immediate(l);
+	if (r < 0)
+		return r;
+	l->group = true;
+	l->group_failed = false;
+	return 0;
+}
+
+int ledger_group_end(Ledger *l)
+{
+	int r;
+
+	if (!l->group)
+		return -EINVAL;
+	l->group = false;
+	if (l->group_failed || sqlite3_get_autocommit(l->db)) {
+		tx_end(l);
+		return group_broken(l);
+	}
+	r = stmt_run(l, STMT_COMMIT);
 	tx_end(l);
 	return r;
 }
@@ -577,6 +650,11 @@ void ledger_close(Ledger *l)
 {
 	if (!l)
 		return;
+	if (l->group) {
+		/* a group never ended: nothing of it is recorded */
+		l->group = false;
+		tx_end(l);
+	}
 	if (l->db)
 		tidy_wal(l);
 	for (size_t i = 0; i < _STMT_MAX; i++)
@@ -2229,12 +2307,14 @@ int ledger_tenant_remove(Ledger *l, const char *name)
 
 static int read_begin(Ledger *l)
 {
+	if (l->group)
+		return 0; /* inside the group's transaction: sees its writes */
 	return stmt_run(l, STMT_BEGIN_READ);
 }
 
 static void read_endp(Ledger **p)
 {
-	if (*p && !sqlite3_get_autocommit((*p)->db))
+	if (*p && !(*p)->group && !sqlite3_get_autocommit((*p)->db))
 		(void) stmt_run(*p, STMT_COMMIT);
 }
 #define _cleanup_read_ _cleanup_(read_endp)

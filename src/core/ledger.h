@@ -61,6 +61,17 @@ enum {
 int ledger_open(const char *path, Ledger **ret);
 int ledger_open_full(const char *path, unsigned flags, Ledger **ret);
 void ledger_close(Ledger *l);
+
+/* Group commit: the writes of every call between ledger_group_begin() and
+ * ledger_group_end() share one write transaction and one fsync, each call
+ * in a savepoint of its own (a call that fails undoes only itself). What
+ * the calls report is provisional: it holds only if ledger_group_end()
+ * returns 0; on -errno nothing of the group was recorded. Reads inside a
+ * group see its writes. ledger_group_begin() waits for the write lock like any write
+ * (-EBUSY after the busy timeout). The resident clerk (src/run/clerk.c)
+ * uses it for the requests of concurrent runs. */
+int ledger_group_begin(Ledger *l);
+int ledger_group_end(Ledger *l);
 static inline void ledger_closep(Ledger **l)
 {
 	if (*l)

@@ -1102,6 +1102,76 @@ START_TEST(vfs_old_page_size)
 }
 END_TEST
 
+/* ---- group commit ----------------------------------------------------------------- */
+
+static int hold1(Ledger *l, const char *id, int64_t amount, LedgerResult *res)
+{
+	return ledger_hold(
+	    l, &(LedgerHoldRequest){.id = id, .scope = "acme/p", .unit = "USD", .amount = amount, .ttl_usec = 60 * SEC},
+	    res);
+}
+
+START_TEST(group_commit)
+{
+	char db[600];
+	Ledger *l = NULL, *other = NULL;
+	LedgerHoldInfo info;
+	LedgerResult res;
+	AuditVerifyResult v;
+	uint64_t writes;
+
+	make_tmpdir();
+	snprintf(db, sizeof(db), "%s/kdc.db", tmpdir);
+	ck_assert_int_eq(ledger_open(db, &l), 0);
+	ck_assert_int_eq(ledger_open(db, &other), 0);
+	ck_assert_int_eq(ledger_tenant_add(l, "acme", NULL), 1);
+	ck_assert_int_eq(ledger_budget_set(l, "acme", "USD", LEDGER_PERIOD_MONTH, USD(10)), 0);
+
+	/* Four calls, one commit: a hold, a hold the cap refuses (recorded
+	 * as failed), a call that fails half-way (its savepoint undone), and
+	 * a hold that counts the first one. */
+	writes = ledger_vfs_wal_writes();
+	ck_assert_int_eq(ledger_group_begin(l), 0);
+	ck_assert_int_eq(ledger_group_begin(l), -EBUSY);
+	ck_assert_int_eq(hold1(l, "g1", USD(6), &res), 0);
+	ck_assert_int_eq(res.code, LEDGER_OK);
+	ck_assert_int_eq(hold1(l, "g2", USD(5), &res), 0);
+	ck_assert_int_eq(res.code, LEDGER_EXHAUSTED);
+	ck_assert_int_lt(ledger_settle(l, &(LedgerSettleRequest){.session_id = "none", .end_reason = "exited"}), 0);
+	ck_assert_int_eq(hold1(l, "g3", USD(4), &res), 0);
+	ck_assert_int_eq(res.code, LEDGER_OK);
+	/* The group sees its own writes; another connection sees nothing
+	 * before the end. */
+	ck_assert_int_eq(ledger_hold_get(l, "g1", &info), 0);
+	ck_assert_int_eq(ledger_hold_get(other, "g1", &info), -ENOENT);
+	ck_assert_int_eq(ledger_group_end(l), 0);
+	ck_assert_uint_eq(ledger_vfs_wal_writes() - writes, 1);
+	ck_assert_int_eq(ledger_group_end(l), -EINVAL);
+
+	ck_assert_int_eq(ledger_hold_get(other, "g1", &info), 0);
+	ck_assert_int_eq(info.state, LEDGER_HOLD_PENDING);
+	ck_assert_int_eq(ledger_hold_get(other, "g2", &info), 0);
+	ck_assert_int_eq(info.state, LEDGER_HOLD_FAILED);
+	ck_assert_int_eq(ledger_hold_get(other, "g3", &info), 0);
+	ck_assert_int_eq(info.state, LEDGER_HOLD_PENDING);
+	/* The cap saw g1 and g3 together: 10 USD held, 1 more is refused. */
+	ck_assert_int_eq(hold1(other, "g4", USD(1), &res), 0);
+	ck_assert_int_eq(res.code, LEDGER_EXHAUSTED);
+	ck_assert_int_eq(ledger_verify(other, &v), 0);
+	ck_assert_int_eq(v.first_bad, 0);
+
+	/* A group that never ends records nothing. */
+	ck_assert_int_eq(ledger_group_begin(l), 0);
+	ck_assert_int_eq(ledger_post(l, &(LedgerPostRequest){.id = "g1", .amount = USD(1)}, &res), 0);
+	ck_assert_int_eq(res.code, LEDGER_OK);
+	ledger_close(l);
+	ck_assert_int_eq(ledger_hold_get(other, "g1", &info), 0);
+	ck_assert_int_eq(info.state, LEDGER_HOLD_PENDING);
+	ledger_close(other);
+	remove_tmpdir();
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("ledger");
@@ -1128,6 +1198,7 @@ int main(void)
 	tcase_add_test(tc, vfs_one_wal_write_per_commit);
 	tcase_add_test(tc, vfs_commit_visible_without_sync);
 	tcase_add_test(tc, vfs_old_page_size);
+	tcase_add_test(tc, group_commit);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	return check_run(sr);
