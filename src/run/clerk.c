@@ -258,6 +258,8 @@ typedef struct Server {
 	Conn conns[CLERK_MAX_CONNS];
 	size_t n_conns;
 	uint64_t idle_since;
+	bool in_group;	     /* serving a group commit (serve_ready()) */
+	bool reopen_ledger; /* a request failed in the group: close the ledger after it */
 } Server;
 
 static void collect_line(int level, const char *line, void *userdata)
@@ -280,7 +282,8 @@ static int server_ledger(Server *srv, const char **ret_why)
 			return r;
 		}
 	}
-	if (srv->ledger && (stat(srv->db_path, &st) < 0 || st.st_dev != srv->db_dev || st.st_ino != srv->db_ino))
+	if (srv->ledger && !srv->in_group &&
+	    (stat(srv->db_path, &st) < 0 || st.st_dev != srv->db_dev || st.st_ino != srv->db_ino))
 		srv->lp->close(TAKE_PTR(srv->ledger));
 	if (!srv->ledger) {
 		r = srv->lp->open(srv->db_path, &srv->ledger);
@@ -404,7 +407,9 @@ static json_t *answer_admit(Server *srv, Conn *c, json_t *req)
 		if (!why)
 			why = srv->ledger && r != -ENOMEM ? srv->lp->errmsg(srv->ledger) : strerror(-r);
 		json_t *a = json_pack("{s:i, s:s}", "r", 0, "unanswered", why ? why : strerror(-r));
-		if (srv->ledger)
+		if (srv->in_group)
+			srv->reopen_ledger = true;
+		else if (srv->ledger)
 			srv->lp->close(TAKE_PTR(srv->ledger));
 		return a;
 	}
@@ -544,29 +549,33 @@ static void conn_close(Server *srv, size_t i)
 		srv->idle_since = clock_usec();
 }
 
-/* One request from one kdc-run: its answer carries our log lines. Returns
- * false when the conversation is over. */
-static bool serve_request(Server *srv, Conn *c)
+/* One request of one kdc-run, read whole; NULL when the conversation is
+ * over (hung up, or it gave up waiting for us and asked a clerk of its
+ * own: such a client gets nothing done). */
+static json_t *receive_request(Conn *c)
 {
-	_cleanup_(json_decrefp) json_t *req = NULL, *answer = NULL;
-	json_t *lines = json_array();
-	const char *op;
-	bool more = false;
+	json_t *req = NULL;
+	struct pollfd p = {.fd = c->fd, .events = POLLRDHUP};
 
-	if (msg_recv(c->fd, &req) < 0 || !lines) {
-		json_decref(lines);
-		return false;
+	if (msg_recv(c->fd, &req) < 0)
+		return NULL;
+	if (poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP))) {
+		json_decref(req);
+		return NULL;
 	}
-	op = jstr(req, "op");
-	{
-		/* A client that has hung up already (it gave up waiting for
-		 * us and asked a clerk of its own) gets nothing done. */
-		struct pollfd p = {.fd = c->fd, .events = POLLRDHUP};
-		if (poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP))) {
-			json_decref(lines);
-			return false;
-		}
-	}
+	return req;
+}
+
+/* The answer to one request (NULL: a request out of turn, hang up), with
+ * the log lines it produced; *more: the conversation goes on. */
+static json_t *handle_request(Server *srv, Conn *c, json_t *req, bool *more)
+{
+	json_t *answer = NULL, *lines = json_array();
+	const char *op = jstr(req, "op");
+
+	*more = false;
+	if (!lines)
+		return NULL;
 	log_set_sink(collect_line, lines);
 	if (!c->admitted && op && streq(op, "admit")) {
 		const char *id = jstr(req, "identity");
@@ -574,7 +583,7 @@ static bool serve_request(Server *srv, Conn *c)
 			answer = json_pack("{s:b}", "mismatch", true);
 		else {
 			answer = answer_admit(srv, c, req);
-			more = c->admitted;
+			*more = c->admitted;
 		}
 	} else if (c->admitted && op && streq(op, "settle")) {
 		answer_settle(srv, c, req);
@@ -583,12 +592,96 @@ static bool serve_request(Server *srv, Conn *c)
 	log_set_sink(NULL, NULL);
 	if (!answer) {
 		json_decref(lines);
-		return false;
+		return NULL;
 	}
 	json_object_set_new(answer, "log", lines);
-	if (msg_send(c->fd, answer) < 0)
-		return false;
-	return more;
+	return answer;
+}
+
+typedef struct Pending {
+	size_t conn;
+	json_t *req, *answer;
+	bool more;
+	bool was_admitted; /* the conversation's state before this request */
+	json_t *was_admit;
+} Pending;
+
+/* The requests of every ready connection. Several at once are served in
+ * one group commit (ledger_group_begin()): one transaction and one fsync
+ * for all, which is what lets one clerk keep up with many concurrent runs.
+ * No answer leaves before the group is on disk. If the group cannot be
+ * committed, nothing of it was recorded, and each request is served again
+ * on its own, so that each gets its own answer or error. */
+static void serve_ready(Server *srv, const struct pollfd *pfd)
+{
+	static Pending pend[CLERK_MAX_CONNS];
+	bool closing[CLERK_MAX_CONNS] = {false};
+	size_t n = 0, i;
+	const char *why;
+
+	for (i = 0; i < srv->n_conns; i++) {
+		if (!pfd[i].revents)
+			continue;
+		pend[n] = (Pending){.conn = i, .req = receive_request(&srv->conns[i])};
+		if (!pend[n].req) {
+			closing[i] = true;
+			continue;
+		}
+		pend[n].was_admitted = srv->conns[i].admitted;
+		pend[n].was_admit = json_incref(srv->conns[i].admit);
+		n++;
+	}
+	if (n > 1 && server_ledger(srv, &why) >= 0 && srv->lp->group_begin && srv->lp->group_end &&
+	    srv->lp->group_begin(srv->ledger) >= 0) {
+		uint64_t t = clock_usec();
+		int r;
+
+		srv->in_group = true;
+		for (i = 0; i < n; i++)
+			pend[i].answer = handle_request(srv, &srv->conns[pend[i].conn], pend[i].req, &pend[i].more);
+		srv->in_group = false;
+		r = srv->lp->group_end(srv->ledger);
+		if (r >= 0) {
+			/* every kdc-run of the group hears of it (kdc-run -vv) */
+			json_t *g = json_array();
+			log_set_sink(collect_line, g);
+			log_debug("ledger: group of %zu requests, one commit, %.3f ms (clerk %d)", n,
+				  (double) (clock_usec() - t) / 1000.0, (int) getpid());
+			log_set_sink(NULL, NULL);
+			for (i = 0; i < n; i++)
+				if (pend[i].answer)
+					json_array_extend(json_object_get(pend[i].answer, "log"), g);
+			json_decref(g);
+		}
+		if (r < 0) {
+			/* Nothing was recorded: back to before, one by one. */
+			for (i = 0; i < n; i++) {
+				Conn *c = &srv->conns[pend[i].conn];
+				json_decref(TAKE_PTR(pend[i].answer));
+				json_decref(c->admit);
+				c->admit = json_incref(pend[i].was_admit);
+				c->admitted = pend[i].was_admitted;
+			}
+			srv->reopen_ledger = true;
+		}
+		if (srv->reopen_ledger && srv->ledger)
+			srv->lp->close(TAKE_PTR(srv->ledger));
+		srv->reopen_ledger = false;
+	}
+	for (i = 0; i < n; i++) {
+		Conn *c = &srv->conns[pend[i].conn];
+		if (!pend[i].answer)
+			pend[i].answer = handle_request(srv, c, pend[i].req, &pend[i].more);
+		if (!pend[i].answer || msg_send(c->fd, pend[i].answer) < 0 || !pend[i].more)
+			closing[pend[i].conn] = true;
+		json_decref(pend[i].req);
+		json_decref(pend[i].answer);
+		json_decref(pend[i].was_admit);
+	}
+	/* Back to front: conn_close() moves the last one into i. */
+	for (i = srv->n_conns; i-- > 0;)
+		if (closing[i])
+			conn_close(srv, i);
 }
 
 static void server_accept(Server *srv)
@@ -644,12 +737,13 @@ static _Noreturn void clerk_serve(Server *srv, int first_fd)
 			break;
 		if (n <= 0)
 			continue;
-		/* Back to front: conn_close() moves the last one into i. */
-		for (i = srv->n_conns; i-- > 0;)
-			if (pfd[i].revents && !serve_request(srv, &srv->conns[i]))
-				conn_close(srv, i);
-		if (srv->listen_fd >= 0 && (pfd[srv->n_conns].revents & POLLIN))
-			server_accept(srv);
+		{
+			/* the listening socket's entry: serve_ready() may close connections */
+			bool accept_ready = srv->listen_fd >= 0 && (pfd[srv->n_conns].revents & POLLIN);
+			serve_ready(srv, pfd);
+			if (accept_ready)
+				server_accept(srv);
+		}
 	}
 	if (srv->ledger)
 		srv->lp->close(TAKE_PTR(srv->ledger));

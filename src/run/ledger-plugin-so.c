@@ -19,4 +19,6 @@ __attribute__((visibility("default"))) const LedgerPlugin kdc_ledger_plugin_v1 =
     .admit = ledger_admit,
     .settle = ledger_settle,
     .audit_many = ledger_audit_many,
+    .group_begin = ledger_group_begin,
+    .group_end = ledger_group_end,
 };

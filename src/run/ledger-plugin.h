@@ -21,9 +21,11 @@ typedef struct LedgerPlugin {
 	int (*admit)(Ledger *l, const LedgerAdmitRequest *req, LedgerAdmitResult *ret);
 	int (*settle)(Ledger *l, const LedgerSettleRequest *req);
 	int (*audit_many)(Ledger *l, const AuditRecord *recs, size_t n);
+	int (*group_begin)(Ledger *l); /* may be NULL: one commit per request */
+	int (*group_end)(Ledger *l);
 } LedgerPlugin;
 
-#define LEDGER_PLUGIN_VERSION 2 /* 2: LedgerSettleRequest.extra */
+#define LEDGER_PLUGIN_VERSION 3 /* 2: LedgerSettleRequest.extra, 3: group_begin/end */
 #define LEDGER_PLUGIN_SYMBOL "kdc_ledger_plugin_v1"
 #define LEDGER_PLUGIN_NAME "kdc-ledger.so"
 

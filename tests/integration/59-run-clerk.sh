@@ -212,6 +212,33 @@ done
 is "$n" 6 "six concurrent runs are all recorded and settled"
 ok "the chain verifies after them" "$KDC_LEDGER" verify
 
+# Group commit: while another writer holds the database for 1.5 s, 16 runs
+# queue up at the clerk; it then serves their requests together, in one
+# transaction each time, and every run is recorded once, in an intact chain.
+gpid=$(clerk_pid)
+python3 -c '
+import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None)
+c.execute("BEGIN IMMEDIATE"); open(sys.argv[2], "w").close(); time.sleep(1.5); c.execute("COMMIT")' \
+	"$db" "$work/locked" &
+lockpid=$!
+wait_for test -e "$work/locked"
+for i in $(seq 1 16); do
+	run -vv --json-status "$work/g$i.json" -- /bin/true >"$work/g$i.out" 2>&1 &
+done
+wait
+n=0 grouped=0
+for i in $(seq 1 16); do
+	"$KDC_LEDGER" sessions | grep -Eq "^$(session_of "$work/g$i.json") .* exited +0 " && n=$((n + 1))
+	grep -Eq "ledger: group of ([2-9]|[1-9][0-9]+) requests, one commit, .* \(clerk $gpid\)" "$work/g$i.out" &&
+		grouped=$((grouped + 1))
+done
+is "$n" 16 "16 runs queued behind another writer are all recorded and settled"
+ok "... several of them in one commit (group commit)" test "$grouped" -ge 2
+ok "... and the chain verifies" "$KDC_LEDGER" verify
+is "$("$KDC_LEDGER" sessions | grep -Ec '^[0-9a-f]{32} .* exited ')" \
+	"$("$KDC_LEDGER" sessions | grep -Ec '^[0-9a-f]{32} ')" "... with no session left open"
+
 # The socket removed (its directory going away in tests): the clerk leaves.
 pid6=$(clerk_pid)
 rm -f "$sock"
