@@ -4,7 +4,12 @@
  *   raw     single-row transactions/s with WAL + synchronous=FULL (the
  *           fsync rate of this disk as SQLite sees it): the peer;
  *   pairs1  hold+post pairs/s, one process;
- *   pairs32 hold+post pairs/s, 32 processes racing on nested caps;
+ *   pairs32 hold+post pairs/s, 32 processes racing on nested caps, each
+ *           with a connection of its own (one commit per call);
+ *   clerk32 admit+settle pairs/s, 32 processes going through one resident
+ *           ledger clerk as kdc-run does (src/run/clerk.c): it serves the
+ *           requests that arrive together in one group commit. Each pair
+ *           is a hold and its post plus the session's rows and audit;
  *   admit   kdc-run's cost per run: open + admit + settle + close.
  *
  * A pair is two durable transactions, so pairs/raw = 0.5 is the ceiling.
@@ -25,6 +30,8 @@
 #include <sqlite3.h>
 
 #include "core/ledger.h"
+#include "run/clerk.h"
+#include "run/ledger-plugin.h"
 #include "shared/macro.h"
 
 static double arg_seconds = 0.5;
@@ -241,6 +248,99 @@ static double pairs_rate(const char *path, unsigned procs, unsigned round, doubl
 	return (double) total / (last_end - start);
 }
 
+/* Admission+settlement pairs through the resident clerk, as kdc-run makes
+ * them: connect, admit (a hold of 1 USD), settle (0.40 USD posted). */
+static const char *plugin_path;
+
+static long clerk_loop(const char *path, unsigned worker, unsigned round, double deadline)
+{
+	char sid[64], user[16];
+	long n = 0;
+
+	snprintf(user, sizeof(user), "u%u", worker);
+	while (now_sec() < deadline) {
+		Clerk c;
+		ClerkAdmit req = {
+		    .db_path = path,
+		    .plugin_path = plugin_path,
+		    .tenant = "acme",
+		    .project = worker % 2 ? "p1" : "p0",
+		    .user = user,
+		    .session_id = sid,
+		    .unit = "USD",
+		    .command = "/bin/true",
+		    .net = "none",
+		    .hold_amount = 1000000,
+		    .hold_ttl_usec = 60 * USEC_PER_SEC,
+		};
+		int r;
+
+		snprintf(sid, sizeof(sid), "c%u%u%ld%d", round, worker, n, (int) getpid());
+		r = clerk_begin(&c, &req, 60 * USEC_PER_SEC);
+		if (r >= 0)
+			r = clerk_answer(&c);
+		if (r != 0 || !c.admitted) {
+			fprintf(stderr, "ledger-bench: admission through the clerk failed (%d)%s%s\n", r,
+				c.unanswered ? ": " : "", c.unanswered ? c.unanswered : "");
+			clerk_done(&c);
+			return -1;
+		}
+		clerk_settle(&c, &(ClerkSettle){.reason = "exited", .actual = 400000});
+		n++;
+	}
+	return n;
+}
+
+static double clerk_rate(const char *path, unsigned procs, unsigned round, double seconds)
+{
+	int fds[2], go[2];
+	pid_t pids[256];
+	double start, deadline, last_end = 0;
+	long total = 0;
+
+	if (pipe2(fds, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0)
+		die("pipe", errno);
+	for (unsigned i = 0; i < procs; i++) {
+		pids[i] = fork();
+		if (pids[i] < 0)
+			die("fork", errno);
+		if (pids[i] == 0) {
+			Report rep;
+			double dl;
+
+			close(go[1]);
+			if (read(go[0], &dl, sizeof(dl)) != sizeof(dl))
+				_exit(1);
+			rep.n = clerk_loop(path, i, round, dl);
+			rep.end = now_sec();
+			if (write(fds[1], &rep, sizeof(rep)) != sizeof(rep))
+				_exit(1);
+			_exit(rep.n < 0);
+		}
+	}
+	close(go[0]);
+	close(fds[1]);
+	start = now_sec();
+	deadline = start + seconds;
+	for (unsigned i = 0; i < procs; i++)
+		if (write(go[1], &deadline, sizeof(deadline)) != sizeof(deadline))
+			die("write", errno);
+	close(go[1]);
+	for (unsigned i = 0; i < procs; i++) {
+		Report rep;
+		if (read(fds[0], &rep, sizeof(rep)) != sizeof(rep) || rep.n < 0) {
+			fprintf(stderr, "ledger-bench: a clerk client failed\n");
+			exit(1);
+		}
+		total += rep.n;
+		last_end = MAX(last_end, rep.end);
+	}
+	for (unsigned i = 0; i < procs; i++)
+		(void) waitpid(pids[i], NULL, 0);
+	close(fds[0]);
+	return (double) total / (last_end - start);
+}
+
 /* kdc-run's whole ledger cost per run, in milliseconds: open only, and
  * open + admit + settle + close (two durable transactions). */
 static double open_ms(const char *path)
@@ -341,7 +441,9 @@ int main(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},	      {},
 	};
 	double raw_a[MAX_ROUNDS], raw_b[MAX_ROUNDS], p1[MAX_ROUNDS], pn[MAX_ROUNDS], q1[MAX_ROUNDS], qn[MAX_ROUNDS];
-	double adm[MAX_ROUNDS], opn[MAX_ROUNDS], raw_all[2 * MAX_ROUNDS];
+	double adm[MAX_ROUNDS], opn[MAX_ROUNDS], raw_all[3 * MAX_ROUNDS], cn[MAX_ROUNDS], raw_c[MAX_ROUNDS],
+	    qc[MAX_ROUNDS];
+	char *plugin_error = NULL, *found = NULL;
 	char ledger_path[4096], raw_path[4096], label[64];
 	sqlite3 *raw;
 	int c;
@@ -376,6 +478,14 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
+	/* The clerk loads the ledger plugin as kdc-run's does
+	 * ($KDC_LEDGER_PLUGIN; bench/ledger points it at the build tree). */
+	clerk_remember_argv(argc, argv);
+	if (ledger_plugin_find(&found, &plugin_error) < 0) {
+		fprintf(stderr, "ledger-bench: %s\n", plugin_error);
+		return 1;
+	}
+	plugin_path = found;
 	snprintf(ledger_path, sizeof(ledger_path), "%s/bench-ledger.db", arg_dir);
 	snprintf(raw_path, sizeof(raw_path), "%s/bench-raw.db", arg_dir);
 	unlink(ledger_path);
@@ -385,6 +495,7 @@ int main(int argc, char **argv)
 	/* Warm up: both WALs grown to their steady size (past a checkpoint). */
 	(void) raw_rate(raw, arg_seconds);
 	(void) pairs_rate(ledger_path, 1, 99, arg_seconds);
+	(void) clerk_rate(ledger_path, arg_procs, 99, arg_seconds); /* and the clerk started */
 
 	/* Each ledger figure is paired with a raw figure taken just before it,
 	 * so the ratio holds even when the disk's speed drifts. */
@@ -395,19 +506,25 @@ int main(int argc, char **argv)
 		pn[r] = pairs_rate(ledger_path, arg_procs, r, arg_seconds);
 		q1[r] = p1[r] / raw_a[r];
 		qn[r] = pn[r] / raw_b[r];
-		raw_all[2 * r] = raw_a[r];
-		raw_all[2 * r + 1] = raw_b[r];
+		raw_c[r] = raw_rate(raw, arg_seconds);
+		cn[r] = clerk_rate(ledger_path, arg_procs, r, arg_seconds);
+		qc[r] = cn[r] / raw_c[r];
+		raw_all[3 * r] = raw_a[r];
+		raw_all[3 * r + 1] = raw_b[r];
+		raw_all[3 * r + 2] = raw_c[r];
 		opn[r] = open_ms(ledger_path);
 		adm[r] = admit_ms(ledger_path, r);
 	}
 
 	printf("ledger bench: %s, %u rounds of %.2f s each, medians\n", arg_dir, arg_rounds, arg_seconds);
 	printf("%-50s %10s %12s\n", "measure", "value", "ratio to raw");
-	printf("%-50s %10.0f %12s\n", "raw single-row txn/s (WAL, synchronous=FULL)", median(raw_all, 2 * arg_rounds),
+	printf("%-50s %10.0f %12s\n", "raw single-row txn/s (WAL, synchronous=FULL)", median(raw_all, 3 * arg_rounds),
 	       "1.00");
 	printf("%-50s %10.0f %12.2f\n", "hold+post pairs/s, 1 process", median(p1, arg_rounds), median(q1, arg_rounds));
 	snprintf(label, sizeof(label), "hold+post pairs/s, %u processes", arg_procs);
 	printf("%-50s %10.0f %12.2f\n", label, median(pn, arg_rounds), median(qn, arg_rounds));
+	snprintf(label, sizeof(label), "admit+settle pairs/s, %u processes, via clerk", arg_procs);
+	printf("%-50s %10.0f %12.2f\n", label, median(cn, arg_rounds), median(qc, arg_rounds));
 	printf("%-50s %10.2f\n", "kdc-run: ledger_open+close, ms", median(opn, arg_rounds));
 	printf("%-50s %10.2f\n", "kdc-run: open+admit+settle+close, ms", median(adm, arg_rounds));
 	{
@@ -415,8 +532,9 @@ int main(int argc, char **argv)
 		printf("%-50s %10.2f   (the process itself: %.2f ms)\n", "kdc-run: the same in a fresh process, ms",
 		       fresh, noop);
 	}
-	printf("target: pairs/s >= 0.40 x raw (0.50 is the limit: a pair is two durable transactions);\n"
-	       "ratios are medians of per-round ratios against the raw rate measured just before.\n");
+	printf("target: pairs/s >= 0.40 x raw (0.50 is the limit for one commit per transaction; the clerk's\n"
+	       "group commit puts several runs' transactions in one); ratios are medians of per-round\n"
+	       "ratios against the raw rate measured just before.\n");
 	sqlite3_close(raw);
 	unlink(raw_path);
 	return 0;
