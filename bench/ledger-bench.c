@@ -159,95 +159,6 @@ static long pairs_loop(Ledger *l, unsigned worker, unsigned round, double deadli
 	return n;
 }
 
-/* What a worker tells the parent at its end. */
-typedef struct Report {
-	long n;
-	double end;
-} Report;
-
-static double pairs_rate(const char *path, unsigned procs, unsigned round, double seconds)
-{
-	int fds[2], go[2], ready[2];
-	pid_t pids[256];
-	double start, deadline, last_end = 0;
-	long total = 0;
-
-	if (procs == 1) {
-		_cleanup_ledger_close_ Ledger *l = NULL;
-		int r = ledger_open(path, &l);
-		if (r < 0)
-			die("open", r);
-		start = now_sec();
-		total = pairs_loop(l, 0, round, start + seconds);
-		if (total < 0)
-			exit(1);
-		return (double) total / (now_sec() - start);
-	}
-	if (pipe2(fds, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0 || pipe2(ready, O_CLOEXEC) < 0)
-		die("pipe", errno);
-	for (unsigned i = 0; i < procs; i++) {
-		pids[i] = fork();
-		if (pids[i] < 0)
-			die("fork", errno);
-		if (pids[i] == 0) {
-			_cleanup_ledger_close_ Ledger *l = NULL;
-			double dl;
-			long n;
-			int r;
-
-			/* Opened before the start (opening is measured on its
-			 * own below); the deadline comes with the start signal. */
-			close(go[1]);
-			r = ledger_open(path, &l);
-			if (r < 0)
-				die("open", r);
-			if (write(ready[1], "x", 1) != 1 || read(go[0], &dl, sizeof(dl)) != sizeof(dl))
-				_exit(1);
-			n = pairs_loop(l, i, round, dl);
-			/* Report before closing: closing is not part of the rate.
-			 * One write (atomic below PIPE_BUF): the 32 reports
-			 * must not interleave in the pipe. */
-			{
-				Report rep = {.n = n, .end = now_sec()};
-				if (write(fds[1], &rep, sizeof(rep)) != sizeof(rep))
-					_exit(1);
-			}
-			ledger_close(TAKE_PTR(l));
-			_exit(n < 0);
-		}
-	}
-	close(go[0]);
-	close(fds[1]);
-	close(ready[1]);
-	for (unsigned i = 0; i < procs; i++) {
-		char x;
-		if (read(ready[0], &x, 1) != 1)
-			die("a worker could not open the ledger", EIO);
-	}
-	close(ready[0]);
-	start = now_sec();
-	deadline = start + seconds;
-	for (unsigned i = 0; i < procs; i++)
-		if (write(go[1], &deadline, sizeof(deadline)) != sizeof(deadline))
-			die("write", errno);
-	close(go[1]);
-	for (unsigned i = 0; i < procs; i++) {
-		Report rep;
-		if (read(fds[0], &rep, sizeof(rep)) != sizeof(rep) || rep.n < 0) {
-			fprintf(stderr, "ledger-bench: a worker failed\n");
-			exit(1);
-		}
-		total += rep.n;
-		last_end = MAX(last_end, rep.end);
-	}
-	for (unsigned i = 0; i < procs; i++) {
-		int status;
-		waitpid(pids[i], &status, 0);
-	}
-	close(fds[0]);
-	return (double) total / (last_end - start);
-}
-
 /* Admission+settlement pairs through the resident clerk, as kdc-run makes
  * them: connect, admit (a hold of 1 USD), settle (0.40 USD posted). */
 static const char *plugin_path;
@@ -291,35 +202,75 @@ static long clerk_loop(const char *path, unsigned worker, unsigned round, double
 	return n;
 }
 
-static double clerk_rate(const char *path, unsigned procs, unsigned round, double seconds)
+/* What a worker tells the parent at its end. */
+typedef struct Report {
+	long n;
+	double end;
+} Report;
+
+typedef enum Way {
+	WAY_OWN_CONNECTION, /* pairs_loop() on a ledger of its own */
+	WAY_CLERK,	    /* clerk_loop() */
+} Way;
+
+/* Pairs/s of procs workers going the same way at once. */
+static double rate(Way way, const char *path, unsigned procs, unsigned round, double seconds)
 {
-	int fds[2], go[2];
+	int fds[2], go[2], ready[2];
 	pid_t pids[256];
 	double start, deadline, last_end = 0;
 	long total = 0;
 
-	if (pipe2(fds, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0)
+	if (procs == 1 && way == WAY_OWN_CONNECTION) {
+		_cleanup_ledger_close_ Ledger *l = NULL;
+		int r = ledger_open(path, &l);
+		if (r < 0)
+			die("open", r);
+		start = now_sec();
+		total = pairs_loop(l, 0, round, start + seconds);
+		if (total < 0)
+			exit(1);
+		return (double) total / (now_sec() - start);
+	}
+	if (pipe2(fds, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0 || pipe2(ready, O_CLOEXEC) < 0)
 		die("pipe", errno);
 	for (unsigned i = 0; i < procs; i++) {
 		pids[i] = fork();
 		if (pids[i] < 0)
 			die("fork", errno);
 		if (pids[i] == 0) {
+			_cleanup_ledger_close_ Ledger *l = NULL;
 			Report rep;
 			double dl;
+			int r;
 
+			/* Opened before the start (opening is measured on its
+			 * own below); the deadline comes with the start signal. */
 			close(go[1]);
-			if (read(go[0], &dl, sizeof(dl)) != sizeof(dl))
+			if (way == WAY_OWN_CONNECTION && (r = ledger_open(path, &l)) < 0)
+				die("open", r);
+			if (write(ready[1], "x", 1) != 1 || read(go[0], &dl, sizeof(dl)) != sizeof(dl))
 				_exit(1);
-			rep.n = clerk_loop(path, i, round, dl);
+			rep.n = way == WAY_CLERK ? clerk_loop(path, i, round, dl) : pairs_loop(l, i, round, dl);
+			/* Report before closing: closing is not part of the rate.
+			 * One write (atomic below PIPE_BUF): the 32 reports
+			 * must not interleave in the pipe. */
 			rep.end = now_sec();
 			if (write(fds[1], &rep, sizeof(rep)) != sizeof(rep))
 				_exit(1);
+			ledger_close(TAKE_PTR(l));
 			_exit(rep.n < 0);
 		}
 	}
 	close(go[0]);
 	close(fds[1]);
+	close(ready[1]);
+	for (unsigned i = 0; i < procs; i++) {
+		char x;
+		if (read(ready[0], &x, 1) != 1)
+			die("a worker could not start", EIO);
+	}
+	close(ready[0]);
 	start = now_sec();
 	deadline = start + seconds;
 	for (unsigned i = 0; i < procs; i++)
@@ -329,7 +280,7 @@ static double clerk_rate(const char *path, unsigned procs, unsigned round, doubl
 	for (unsigned i = 0; i < procs; i++) {
 		Report rep;
 		if (read(fds[0], &rep, sizeof(rep)) != sizeof(rep) || rep.n < 0) {
-			fprintf(stderr, "ledger-bench: a clerk client failed\n");
+			fprintf(stderr, "ledger-bench: a worker failed\n");
 			exit(1);
 		}
 		total += rep.n;
@@ -494,20 +445,20 @@ int main(int argc, char **argv)
 
 	/* Warm up: both WALs grown to their steady size (past a checkpoint). */
 	(void) raw_rate(raw, arg_seconds);
-	(void) pairs_rate(ledger_path, 1, 99, arg_seconds);
-	(void) clerk_rate(ledger_path, arg_procs, 99, arg_seconds); /* and the clerk started */
+	(void) rate(WAY_OWN_CONNECTION, ledger_path, 1, 99, arg_seconds);
+	(void) rate(WAY_CLERK, ledger_path, arg_procs, 99, arg_seconds); /* and the clerk started */
 
 	/* Each ledger figure is paired with a raw figure taken just before it,
 	 * so the ratio holds even when the disk's speed drifts. */
 	for (unsigned r = 0; r < arg_rounds; r++) {
 		raw_a[r] = raw_rate(raw, arg_seconds);
-		p1[r] = pairs_rate(ledger_path, 1, r, arg_seconds);
+		p1[r] = rate(WAY_OWN_CONNECTION, ledger_path, 1, r, arg_seconds);
 		raw_b[r] = raw_rate(raw, arg_seconds);
-		pn[r] = pairs_rate(ledger_path, arg_procs, r, arg_seconds);
+		pn[r] = rate(WAY_OWN_CONNECTION, ledger_path, arg_procs, r, arg_seconds);
 		q1[r] = p1[r] / raw_a[r];
 		qn[r] = pn[r] / raw_b[r];
 		raw_c[r] = raw_rate(raw, arg_seconds);
-		cn[r] = clerk_rate(ledger_path, arg_procs, r, arg_seconds);
+		cn[r] = rate(WAY_CLERK, ledger_path, arg_procs, r, arg_seconds);
 		qc[r] = cn[r] / raw_c[r];
 		raw_all[3 * r] = raw_a[r];
 		raw_all[3 * r + 1] = raw_b[r];
