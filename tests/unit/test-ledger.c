@@ -966,6 +966,20 @@ END_TEST
 
 /* ---- the ledger's VFS (ledger-vfs.h) -------------------------------------------- */
 
+static int page_size_of(const char *db)
+{
+	sqlite3 *raw = NULL;
+	sqlite3_stmt *st = NULL;
+	int n = -1;
+
+	if (sqlite3_open(db, &raw) == SQLITE_OK && sqlite3_prepare_v2(raw, "PRAGMA page_size", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(raw);
+	return n;
+}
+
 /* One write to the WAL per commit, where SQLite makes two per page. */
 START_TEST(vfs_one_wal_write_per_commit)
 {
@@ -999,16 +1013,7 @@ START_TEST(vfs_one_wal_write_per_commit)
 	ledger_close(l);
 
 	/* A new ledger has small pages (ledger.c says why). */
-	{
-		sqlite3 *raw = NULL;
-		sqlite3_stmt *st = NULL;
-		ck_assert_int_eq(sqlite3_open(db, &raw), SQLITE_OK);
-		ck_assert_int_eq(sqlite3_prepare_v2(raw, "PRAGMA page_size", -1, &st, NULL), SQLITE_OK);
-		ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-		ck_assert_int_eq(sqlite3_column_int(st, 0), 1024);
-		sqlite3_finalize(st);
-		sqlite3_close(raw);
-	}
+	ck_assert_int_eq(page_size_of(db), 1024);
 	remove_tmpdir();
 }
 END_TEST
@@ -1073,7 +1078,6 @@ START_TEST(vfs_old_page_size)
 {
 	char db[600];
 	sqlite3 *raw = NULL;
-	sqlite3_stmt *st = NULL;
 	Ledger *l = NULL;
 	LedgerResult res;
 
@@ -1092,12 +1096,7 @@ START_TEST(vfs_old_page_size)
 			 0);
 	ck_assert_int_eq(res.code, LEDGER_OK);
 	ledger_close(l);
-	ck_assert_int_eq(sqlite3_open(db, &raw), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_prepare_v2(raw, "PRAGMA page_size", -1, &st, NULL), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-	ck_assert_int_eq(sqlite3_column_int(st, 0), 4096);
-	sqlite3_finalize(st);
-	sqlite3_close(raw);
+	ck_assert_int_eq(page_size_of(db), 4096);
 	remove_tmpdir();
 }
 END_TEST
