@@ -160,7 +160,7 @@ struct Ledger {
 	LedgerLock lock;
 	bool locked;
 	bool group, group_failed; /* ledger_group_begin() */
-	int wal_frames; /* frames in the WAL after our last commit */
+	int wal_frames;		  /* frames in the WAL after our last commit */
 	int errcode;
 	char errmsg[256];
 };
@@ -217,8 +217,7 @@ static uint64_t monotonic_usec(void);
 static void tx_end(Ledger *l)
 {
 	if (l->group) {
-		if (sqlite3_get_autocommit(l->db) || stmt_run(l, STMT_ROLLBACK_TO) < 0 ||
-		    stmt_run(l, STMT_RELEASE) < 0)
+		if (sqlite3_get_autocommit(l->db) || stmt_run(l, STMT_ROLLBACK_TO) < 0 || stmt_run(l, STMT_RELEASE) < 0)
 			l->group_failed = true;
 		return;
 	}

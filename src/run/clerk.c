@@ -258,7 +258,7 @@ typedef struct Server {
 	Conn conns[CLERK_MAX_CONNS];
 	size_t n_conns;
 	uint64_t idle_since;
-	bool in_group;	     /* serving a group commit (serve_ready()) */
+	bool in_group;	    /* serving a group commit (serve_ready()) */
 	bool reopen_ledger; /* a request failed in the group: close the ledger after it */
 } Server;
 

@@ -972,8 +972,8 @@ static int page_size_of(const char *db)
 	sqlite3_stmt *st = NULL;
 	int n = -1;
 
-	if (sqlite3_open(db, &raw) == SQLITE_OK && sqlite3_prepare_v2(raw, "PRAGMA page_size", -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
+	if (sqlite3_open(db, &raw) == SQLITE_OK &&
+	    sqlite3_prepare_v2(raw, "PRAGMA page_size", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
 		n = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
 	sqlite3_close(raw);
@@ -996,14 +996,13 @@ START_TEST(vfs_one_wal_write_per_commit)
 	for (int i = 0; i < 20; i++) {
 		LedgerResult res;
 		snprintf(id, sizeof(id), "h%d", i);
-		ck_assert_int_eq(ledger_hold(l,
-					     &(LedgerHoldRequest){.id = id,
-								  .scope = "acme/p/u",
-								  .unit = "USD",
-								  .amount = USD(1),
-								  .ttl_usec = 60 * SEC},
-					     &res),
-				 0);
+		ck_assert_int_eq(
+		    ledger_hold(
+			l,
+			&(LedgerHoldRequest){
+			    .id = id, .scope = "acme/p/u", .unit = "USD", .amount = USD(1), .ttl_usec = 60 * SEC},
+			&res),
+		    0);
 		ck_assert_int_eq(res.code, LEDGER_OK);
 		ck_assert_int_eq(ledger_post(l, &(LedgerPostRequest){.id = id, .amount = USD(0.5)}, &res), 0);
 		ck_assert_int_eq(res.code, LEDGER_OK);
@@ -1084,16 +1083,18 @@ START_TEST(vfs_old_page_size)
 	make_tmpdir();
 	snprintf(db, sizeof(db), "%s/old.db", tmpdir);
 	ck_assert_int_eq(sqlite3_open(db, &raw), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_exec(raw, "PRAGMA page_size = 4096; PRAGMA journal_mode = WAL; VACUUM", NULL, NULL, NULL),
-			 SQLITE_OK);
+	ck_assert_int_eq(
+	    sqlite3_exec(raw, "PRAGMA page_size = 4096; PRAGMA journal_mode = WAL; VACUUM", NULL, NULL, NULL),
+	    SQLITE_OK);
 	sqlite3_close(raw);
 	ck_assert_int_eq(ledger_open(db, &l), 0);
 	ck_assert_int_eq(ledger_tenant_add(l, "acme", NULL), 1);
-	ck_assert_int_eq(ledger_hold(l,
-				     &(LedgerHoldRequest){
-					 .id = "h", .scope = "acme", .unit = "USD", .amount = USD(1), .ttl_usec = 60 * SEC},
-				     &res),
-			 0);
+	ck_assert_int_eq(
+	    ledger_hold(
+		l,
+		&(LedgerHoldRequest){.id = "h", .scope = "acme", .unit = "USD", .amount = USD(1), .ttl_usec = 60 * SEC},
+		&res),
+	    0);
 	ck_assert_int_eq(res.code, LEDGER_OK);
 	ledger_close(l);
 	ck_assert_int_eq(page_size_of(db), 4096);
