@@ -41,6 +41,13 @@ static inline const sqlite3_io_methods *real_io(VfsFile *f)
 	return f->real->pMethods;
 }
 
+/* One write to a WAL file, counted. */
+static int wal_write(VfsFile *f, const void *buf, int amt, sqlite3_int64 off)
+{
+	__atomic_add_fetch(&wal_writes, 1, __ATOMIC_RELAXED);
+	return real_io(f)->xWrite(f->real, buf, amt, off);
+}
+
 /* Hands the pending writes to the real file: SQLITE_OK or its error. */
 static int flush(VfsFile *f)
 {
@@ -50,8 +57,7 @@ static int flush(VfsFile *f)
 		return f->error;
 	if (f->len == 0)
 		return SQLITE_OK;
-	rc = real_io(f)->xWrite(f->real, f->buf, (int) f->len, f->off);
-	__atomic_add_fetch(&wal_writes, 1, __ATOMIC_RELAXED);
+	rc = wal_write(f, f->buf, (int) f->len, f->off);
 	f->len = 0;
 	return rc;
 }
@@ -96,10 +102,8 @@ static int vfs_write(sqlite3_file *file, const void *buf, int amt, sqlite3_int64
 		if (rc != SQLITE_OK)
 			return rc;
 	}
-	if ((size_t) amt > WAL_BUFFER_MAX) {
-		__atomic_add_fetch(&wal_writes, 1, __ATOMIC_RELAXED);
-		return real_io(f)->xWrite(f->real, buf, amt, off);
-	}
+	if ((size_t) amt > WAL_BUFFER_MAX)
+		return wal_write(f, buf, amt, off);
 	if (f->len + (size_t) amt > f->cap) {
 		size_t cap = f->cap ? f->cap : 16384;
 		unsigned char *p;
@@ -110,10 +114,7 @@ static int vfs_write(sqlite3_file *file, const void *buf, int amt, sqlite3_int64
 		if (!p) {
 			/* No memory for the buffer: write through. */
 			rc = flush(f);
-			if (rc != SQLITE_OK)
-				return rc;
-			__atomic_add_fetch(&wal_writes, 1, __ATOMIC_RELAXED);
-			return real_io(f)->xWrite(f->real, buf, amt, off);
+			return rc != SQLITE_OK ? rc : wal_write(f, buf, amt, off);
 		}
 		f->buf = p;
 		f->cap = cap;

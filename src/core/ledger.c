@@ -307,8 +307,6 @@ int ledger_group_begin(Ledger *l)
 
 int ledger_group_end(Ledger *l)
 {
-	int r;
-
 	if (!l->group)
 		return -EINVAL;
 	l->group = false;
@@ -316,9 +314,7 @@ int ledger_group_end(Ledger *l)
 		tx_end(l);
 		return group_broken(l);
 	}
-	r = stmt_run(l, STMT_COMMIT);
-	tx_end(l);
-	return r;
+	return tx_commit(l); /* out of the group now: COMMIT, then the lock goes */
 }
 
 /* ---- Opening -------------------------------------------------------------- */
