@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,22 +152,64 @@ static int close_all_fds_but(int keep)
 	return 0;
 }
 
-static _noreturn_ void exec_agent(const BoxConfig *c, const sigset_t *orig_mask, int exec_fd)
+/* The agent's process until its execve: it shares pid 1's memory
+ * (CLONE_VM | CLONE_VFORK), so nothing of pid 1 is copied for it, and pid 1
+ * is suspended until the execve has succeeded or failed. */
+typedef struct AgentStart {
+	const BoxConfig *c;
+	int error; /* errno of a failed execve, written by the child */
+} AgentStart;
+
+static int agent_main(void *data)
 {
-	char *const *argv = c->plan->argv;
-	int e;
+	AgentStart *a = data;
+	struct {
+		void (*handler)(int);
+		unsigned long flags;
+		void (*restorer)(void);
+		uint64_t mask;
+	} dfl = {.handler = SIG_DFL};
 
-	/* The agent starts with default dispositions and the caller's mask. */
-	for (int s = 1; s < NSIG; s++)
-		if (s != SIGKILL && s != SIGSTOP)
-			(void) signal(s, SIG_DFL);
-	(void) sigprocmask(SIG_SETMASK, orig_mask, NULL);
+	/* Default dispositions for every signal, glibc's own (32, 33) too,
+	 * which sigaction(3) refuses to touch: the system call, not the
+	 * wrapper. Then the caller's mask. */
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			(void) syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(dfl.mask));
+	(void) syscall(SYS_rt_sigprocmask, SIG_SETMASK, &a->c->agent_mask, NULL, sizeof(dfl.mask));
 
-	environ = c->envp; /* execvp searches the box's PATH, not ours */
-	execvp(argv[0], argv);
-	e = errno;
-	(void) loop_write(exec_fd, &e, sizeof(e));
-	_exit(e == ENOENT ? 127 : 126);
+	/* execvp searches the box's PATH (pid 1 set environ to it) and hands a
+	 * file without '#!' to /bin/sh. */
+	execvp(a->c->plan->argv[0], a->c->plan->argv);
+	a->error = errno;
+	_exit(127);
+}
+
+/* Returns the agent's pid, or -errno when it could not be executed. */
+static pid_t spawn_agent(const BoxConfig *c)
+{
+	static _Alignas(16) char stack[64 * 1024];
+	AgentStart a = {.c = c};
+	sigset_t all, old;
+	pid_t pid;
+
+	environ = c->envp;
+	/* No handler of ours may run on the child's stack before it has
+	 * reset them: everything blocked around the clone. */
+	sigfillset(&all);
+	if (sigprocmask(SIG_SETMASK, &all, &old) < 0)
+		return negative_errno();
+	pid = clone(agent_main, stack + sizeof(stack), CLONE_VM | CLONE_VFORK | SIGCHLD, &a);
+	if (pid < 0)
+		a.error = errno;
+	(void) sigprocmask(SIG_SETMASK, &old, NULL);
+	if (pid < 0)
+		return -a.error;
+	if (a.error != 0) {
+		(void) waitpid(pid, NULL, __WALL);
+		return -a.error;
+	}
+	return pid;
 }
 
 /* pid 1 of the box: start the agent, reap everything, forward signals, and
@@ -174,66 +217,43 @@ static _noreturn_ void exec_agent(const BoxConfig *c, const sigset_t *orig_mask,
  * process in the pid namespace: nothing the agent started survives it. */
 static _noreturn_ void run_pid1(const BoxConfig *c, int msg_fd)
 {
-	_cleanup_close_pair_ int exec_pipe[2] = {-EBADF, -EBADF}, go_pipe[2] = {-EBADF, -EBADF};
 	_cleanup_close_ int sfd = -EBADF;
 	sigset_t mask;
 	pid_t agent;
-	int e = 0;
 	ssize_t n;
+	int r;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
 	for (size_t i = 0; i < ARRAY_SIZE(forwarded_signals); i++)
 		sigaddset(&mask, forwarded_signals[i]);
-	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0 || (sfd = signalfd(-1, &mask, SFD_CLOEXEC)) < 0 ||
-	    pipe2(exec_pipe, O_CLOEXEC) < 0) {
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0 || (sfd = signalfd(-1, &mask, SFD_CLOEXEC)) < 0)
 		child_failf(msg_fd, negative_errno(), "cannot set up pid 1");
-	}
-
-	/* The agent's process is forked now, while kdc-run may still be
-	 * admitting the run, so that the fork is off the path from GO to the
-	 * agent; it waits on go_pipe and execs only after pid 1 has passed GO
-	 * on. Nothing of the agent runs before the parent has admitted it. */
-	if (c->wait_for_go && pipe2(go_pipe, O_CLOEXEC) < 0)
-		child_failf(msg_fd, negative_errno(), "cannot set up pid 1");
-	agent = fork();
-	if (agent < 0) {
-		child_failf(msg_fd, negative_errno(), "cannot fork the agent");
-	}
-	if (agent == 0) {
-		if (c->wait_for_go) {
-			char go;
-			go_pipe[1] = safe_close(go_pipe[1]);
-			if (loop_read(go_pipe[0], &go, 1) != 1)
-				_exit(123); /* pid 1 went away: refused */
-		}
-		exec_agent(c, &c->agent_mask, exec_pipe[1]);
-	}
 
 	/* EOF or anything else than GO from the parent: it refused, or died.
-	 * pid 1 leaves, and the kernel kills the waiting agent with it. */
+	 * pid 1 leaves before anything of the agent exists. */
 	if (c->wait_for_go) {
 		BoxMsg m;
-		ssize_t r;
-		go_pipe[0] = safe_close(go_pipe[0]);
 		do
-			r = recv(msg_fd, &m, sizeof(m), 0);
-		while (r < 0 && errno == EINTR);
-		if (r != (ssize_t) sizeof(m) || m.kind != BOX_MSG_GO)
+			n = recv(msg_fd, &m, sizeof(m), 0);
+		while (n < 0 && errno == EINTR);
+		if (n != (ssize_t) sizeof(m) || m.kind != BOX_MSG_GO)
 			_exit(123);
-		if (loop_write(go_pipe[1], "G", 1) < 0)
-			child_failf(msg_fd, negative_errno(), "cannot start the agent");
-		go_pipe[1] = safe_close(go_pipe[1]);
 	}
 
-	exec_pipe[1] = safe_close(exec_pipe[1]);
-	n = loop_read(exec_pipe[0], &e, sizeof(e));
-	if (n == sizeof(e)) {
+	agent = spawn_agent(c);
+	if (agent < 0) {
+		r = agent;
+		/* As a shell says it: 127 when there is no such program, 126
+		 * when it cannot be executed. */
+		int code = r == -ENOENT ? 127 : 126;
 		char m[400];
-		snprintf(m, sizeof(m), "cannot execute '%s': %s", c->plan->argv[0], strerror(e));
-		send_msg(msg_fd, BOX_MSG_EXEC_FAILED, -e, 0, agent, m);
-	} else
-		send_msg(msg_fd, BOX_MSG_STARTED, 0, 0, agent, NULL);
+		snprintf(m, sizeof(m), "cannot execute '%s': %s", c->plan->argv[0], strerror(-r));
+		send_msg(msg_fd, BOX_MSG_EXEC_FAILED, r, 0, 0, m);
+		send_msg(msg_fd, BOX_MSG_STATUS, 0, W_EXITCODE(code, 0), 0, NULL);
+		_exit(code);
+	}
+	send_msg(msg_fd, BOX_MSG_STARTED, 0, 0, agent, NULL);
 
 	for (;;) {
 		struct signalfd_siginfo si;

@@ -5,7 +5,7 @@
 require_root
 
 cases() {
-	local w=$WHO out rc canary marker start end
+	local w=$WHO out rc canary marker start end work
 
 	# A host canary owned by the same user survives kill(-1, SIGKILL).
 	(KDC_EXEC=exec; ${AS:-exec} sleep 300) &
@@ -38,6 +38,22 @@ cases() {
 		"$w: ... with one clear line"
 	kdc_box -- /etc/passwd 2>"$TESTDIR/err"
 	is $? 126 "$w: a non-executable command gives 126"
+
+	# A script without '#!' runs under /bin/sh, as execvp(3) would run it.
+	work=$(make_workdir)
+	printf 'echo "plain script, $# args: $*"\n' >"$work/plain"
+	chmod 0755 "$work/plain"
+	[ "$w" = nobody ] && chown 65534:65534 "$work/plain"
+	is "$(kdc_box -- /work/plain a 'b c' 2>&1)" "plain script, 2 args: a b c" \
+		"$w: a script without #! runs under /bin/sh, with its arguments"
+
+	# The agent starts with default dispositions: what the caller ignores
+	# (nohup, a shell's trap '') is not ignored in the box.
+	out=$( (trap '' USR1 HUP; ${AS:-} grep '^SigIgn' /proc/self/status) 2>&1)
+	is "$(( 0x${out##*[[:space:]]} & 0x201 ))" $((0x201)) \
+		"$w: outside, USR1 and HUP ignored by the caller stay ignored (positive control)"
+	is "$( (trap '' USR1 HUP; kdc_box -- /bin/grep '^SigIgn' /proc/self/status) 2>&1)" $'SigIgn:\t0000000000000000' \
+		"$w: ... in the box the agent ignores no signal"
 
 	# Zombies are reaped by pid 1.
 	out=$(kdc_box -- /bin/sh -c '( /bin/sleep 0.1 & ) ; /bin/sleep 0.5; cat /proc/[0-9]*/stat 2>/dev/null | awk "{print \$3}" | tr -d "\n"' 2>&1)
