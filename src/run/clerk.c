@@ -618,6 +618,7 @@ static void serve_ready(Server *srv, const struct pollfd *pfd)
 	bool closing[CLERK_MAX_CONNS] = {false};
 	size_t n = 0, i;
 	const char *why;
+	json_t *group_lines = NULL; /* what every member of a group hears of it */
 
 	for (i = 0; i < srv->n_conns; i++) {
 		if (!pfd[i].revents)
@@ -641,18 +642,16 @@ static void serve_ready(Server *srv, const struct pollfd *pfd)
 			pend[i].answer = handle_request(srv, &srv->conns[pend[i].conn], pend[i].req, &pend[i].more);
 		srv->in_group = false;
 		r = srv->lp->group_end(srv->ledger);
-		if (r >= 0) {
-			/* every kdc-run of the group hears of it (kdc-run -vv) */
-			json_t *g = json_array();
-			log_set_sink(collect_line, g);
+		/* every kdc-run of the group hears of it (kdc-run -vv) */
+		group_lines = json_array();
+		log_set_sink(collect_line, group_lines);
+		if (r >= 0)
 			log_debug("ledger: group of %zu requests, one commit, %.3f ms (clerk %d)", n,
 				  (double) (clock_usec() - t) / 1000.0, (int) getpid());
-			log_set_sink(NULL, NULL);
-			for (i = 0; i < n; i++)
-				if (pend[i].answer)
-					json_array_extend(json_object_get(pend[i].answer, "log"), g);
-			json_decref(g);
-		}
+		else
+			log_debug("ledger: group of %zu requests not committed (%s): each served alone (clerk %d)", n,
+				  strerror(-r), (int) getpid());
+		log_set_sink(NULL, NULL);
 		if (r < 0) {
 			/* Nothing was recorded: back to before, one by one. */
 			for (i = 0; i < n; i++) {
@@ -672,12 +671,15 @@ static void serve_ready(Server *srv, const struct pollfd *pfd)
 		Conn *c = &srv->conns[pend[i].conn];
 		if (!pend[i].answer)
 			pend[i].answer = handle_request(srv, c, pend[i].req, &pend[i].more);
+		if (pend[i].answer && group_lines)
+			json_array_extend(json_object_get(pend[i].answer, "log"), group_lines);
 		if (!pend[i].answer || msg_send(c->fd, pend[i].answer) < 0 || !pend[i].more)
 			closing[pend[i].conn] = true;
 		json_decref(pend[i].req);
 		json_decref(pend[i].answer);
 		json_decref(pend[i].was_admit);
 	}
+	json_decref(group_lines);
 	/* Back to front: conn_close() moves the last one into i. */
 	for (i = srv->n_conns; i-- > 0;)
 		if (closing[i])

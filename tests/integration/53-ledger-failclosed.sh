@@ -103,4 +103,58 @@ wait "$locker"
 ok "unlocked: the same id is new" "$L" hold acme 1USD --id l1
 is "$("$L" audit --format csv | tail -n +2 | wc -l)" 2 "locked: no row for the refused call"
 
+# --- a full disk under the clerk's group commit ---------------------------------------
+# kdc-run's requests reach the resident clerk together while another writer
+# holds the database; the disk fills meanwhile. The group's commit fails,
+# the clerk serves each request alone (which fails too), and every run is
+# denied: none is told it was admitted, none is recorded, and once there is
+# room again the same clerk admits the next run.
+mkdir -p "$TESTDIR/gfull" "$TESTDIR/gwork"
+cat >"$TESTDIR/gfull.sh" <<'SCRIPT'
+set -u
+d=$1 R=$2 L=$3 w=$4
+mount -t tmpfs -o size=1m,mode=0700 kdc-test "$d" || exit 90
+export KDC_DB="$d/kdc.db" KDC_LEDGER_LINGER=60s
+trap 'pkill -f "^kdc-run: ledger clerk for $KDC_DB"; umount -l "$d"' EXIT
+run() { "$R" --profile default --workdir "$w" "$@"; }
+run --quiet -- /bin/true || exit 91
+clerk=$(pgrep -n -f "^kdc-run: ledger clerk for $KDC_DB") || exit 92
+python3 -c '
+import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None)
+c.execute("BEGIN IMMEDIATE"); open(sys.argv[2], "w").close(); time.sleep(1.5); c.execute("COMMIT")' \
+	"$KDC_DB" "$w/locked" &
+for i in $(seq 1 50); do [ -e "$w/locked" ] && break; sleep 0.1; done
+dd if=/dev/zero of="$d/fill" bs=4k 2>/dev/null
+for i in 1 2 3 4 5 6; do
+	(run -vv -- /bin/true >"$w/g$i.out" 2>&1; echo $? >"$w/g$i.rc") &
+done
+wait
+denied=0 grouped=0
+for i in 1 2 3 4 5 6; do
+	grep -q "denied: the ledger at $KDC_DB cannot answer" "$w/g$i.out" && denied=$((denied + 1))
+	grep -Eq "ledger: group of [2-6] requests not committed .*: each served alone \(clerk $clerk\)" "$w/g$i.out" &&
+		grouped=$((grouped + 1))
+	[ "$(cat "$w/g$i.rc")" = 123 ] || echo "g$i exited $(cat "$w/g$i.rc")"
+done
+echo "denied $denied"
+echo "grouped $grouped"
+rm -f "$d/fill"
+echo "sessions $("$L" sessions | grep -Ec '^[0-9a-f]{32} ')"
+"$L" verify | sed 's/, head.*//'
+run --quiet -- /bin/true && echo "admitted after"
+echo "same clerk $([ "$(pgrep -n -f "^kdc-run: ledger clerk for $KDC_DB")" = "$clerk" ] && echo yes || echo no)"
+echo "sessions $("$L" sessions | grep -Ec '^[0-9a-f]{32} ')"
+SCRIPT
+out=$(unshare -m bash "$TESTDIR/gfull.sh" "$TESTDIR/gfull" "$KDC_RUN" "$L" "$TESTDIR/gwork" 2>&1)
+is "$?" 0 "clerk full disk scenario ran (in a private mount namespace)"
+like "$out" "denied 6" "clerk, full disk: every run queued in the group is denied"
+like "$out" "grouped [1-9]" "... after the group's commit failed and each request was served alone"
+unlike "$out" "exited" "... each with exit 123: none is told it was admitted"
+like "$out" "sessions 1" "... none is recorded (only the run before)"
+like "$out" "audit trail intact" "... the chain has no gap"
+like "$out" "admitted after" "with room again the next run is admitted"
+like "$out" "same clerk yes" "... by the same clerk"
+like "$out" "sessions 2" "... and recorded"
+
 done_testing
