@@ -202,6 +202,49 @@ static long clerk_loop(const char *path, unsigned worker, unsigned round, double
 	return n;
 }
 
+/* Hold+post pairs through the resident clerk, as `kdc-ledger hold` and
+ * `kdc-ledger post` make them: a connection for each call. */
+static long calls_loop(const char *path, unsigned worker, unsigned round, double deadline)
+{
+	char id[64], scope[64];
+	long n = 0;
+
+	snprintf(scope, sizeof(scope), "acme/p%u/u%u", worker % 2, worker);
+	while (now_sec() < deadline) {
+		LedgerHoldRequest h = {
+		    .id = id,
+		    .scope = scope,
+		    .unit = "USD",
+		    .amount = 1000000,
+		    .ttl_usec = 60 * USEC_PER_SEC,
+		    .actor = "ledger",
+		};
+		LedgerPostRequest p = {.id = id, .amount = 400000, .actor = "ledger"};
+		LedgerResult res;
+		ClerkLedger *c = NULL;
+		_cleanup_free_ char *why = NULL;
+		int r = 0, answered;
+
+		snprintf(id, sizeof(id), "k-%u-%u-%ld-%d", round, worker, n, (int) getpid());
+		answered = clerk_ledger_connect(path, &c) >= 0 && clerk_ledger_hold(c, &h, false, &r, &res, &why) > 0;
+		clerk_ledger_close(c);
+		c = NULL;
+		if (answered && r >= 0 && res.code == LEDGER_OK)
+			answered = clerk_ledger_connect(path, &c) >= 0 && clerk_ledger_post(c, &p, &r, &res, &why) > 0;
+		clerk_ledger_close(c);
+		if (!answered || r < 0 || res.code != LEDGER_OK) {
+			fprintf(stderr, "ledger-bench: hold+post through the clerk: %s %s\n",
+				!answered ? "no clerk answered"
+				: r < 0	  ? strerror(-r)
+					  : "",
+				answered ? res.reason : "");
+			return -1;
+		}
+		n++;
+	}
+	return n;
+}
+
 /* What a worker tells the parent at its end. */
 typedef struct Report {
 	long n;
@@ -211,6 +254,7 @@ typedef struct Report {
 typedef enum Way {
 	WAY_OWN_CONNECTION, /* pairs_loop() on a ledger of its own */
 	WAY_CLERK,	    /* clerk_loop() */
+	WAY_CLERK_CALLS,    /* calls_loop() */
 } Way;
 
 /* Pairs/s of procs workers going the same way at once. */
@@ -251,7 +295,9 @@ static double rate(Way way, const char *path, unsigned procs, unsigned round, do
 				die("open", r);
 			if (write(ready[1], "x", 1) != 1 || read(go[0], &dl, sizeof(dl)) != sizeof(dl))
 				_exit(1);
-			rep.n = way == WAY_CLERK ? clerk_loop(path, i, round, dl) : pairs_loop(l, i, round, dl);
+			rep.n = way == WAY_CLERK	 ? clerk_loop(path, i, round, dl)
+				: way == WAY_CLERK_CALLS ? calls_loop(path, i, round, dl)
+							 : pairs_loop(l, i, round, dl);
 			/* Report before closing: closing is not part of the rate.
 			 * One write (atomic below PIPE_BUF): the 32 reports
 			 * must not interleave in the pipe. */
@@ -392,8 +438,8 @@ int main(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},	      {},
 	};
 	double raw_a[MAX_ROUNDS], raw_b[MAX_ROUNDS], p1[MAX_ROUNDS], pn[MAX_ROUNDS], q1[MAX_ROUNDS], qn[MAX_ROUNDS];
-	double adm[MAX_ROUNDS], opn[MAX_ROUNDS], raw_all[3 * MAX_ROUNDS], cn[MAX_ROUNDS], raw_c[MAX_ROUNDS],
-	    qc[MAX_ROUNDS];
+	double adm[MAX_ROUNDS], opn[MAX_ROUNDS], raw_all[4 * MAX_ROUNDS], cn[MAX_ROUNDS], raw_c[MAX_ROUNDS],
+	    qc[MAX_ROUNDS], kn[MAX_ROUNDS], raw_d[MAX_ROUNDS], qk[MAX_ROUNDS];
 	char *plugin_error = NULL, *found = NULL;
 	char ledger_path[4096], raw_path[4096], label[64];
 	sqlite3 *raw;
@@ -460,20 +506,26 @@ int main(int argc, char **argv)
 		raw_c[r] = raw_rate(raw, arg_seconds);
 		cn[r] = rate(WAY_CLERK, ledger_path, arg_procs, r, arg_seconds);
 		qc[r] = cn[r] / raw_c[r];
-		raw_all[3 * r] = raw_a[r];
-		raw_all[3 * r + 1] = raw_b[r];
-		raw_all[3 * r + 2] = raw_c[r];
+		raw_d[r] = raw_rate(raw, arg_seconds);
+		kn[r] = rate(WAY_CLERK_CALLS, ledger_path, arg_procs, r, arg_seconds);
+		qk[r] = kn[r] / raw_d[r];
+		raw_all[4 * r] = raw_a[r];
+		raw_all[4 * r + 1] = raw_b[r];
+		raw_all[4 * r + 2] = raw_c[r];
+		raw_all[4 * r + 3] = raw_d[r];
 		opn[r] = open_ms(ledger_path);
 		adm[r] = admit_ms(ledger_path, r);
 	}
 
 	printf("ledger bench: %s, %u rounds of %.2f s each, medians\n", arg_dir, arg_rounds, arg_seconds);
 	printf("%-50s %10s %12s\n", "measure", "value", "ratio to raw");
-	printf("%-50s %10.0f %12s\n", "raw single-row txn/s (WAL, synchronous=FULL)", median(raw_all, 3 * arg_rounds),
+	printf("%-50s %10.0f %12s\n", "raw single-row txn/s (WAL, synchronous=FULL)", median(raw_all, 4 * arg_rounds),
 	       "1.00");
 	printf("%-50s %10.0f %12.2f\n", "hold+post pairs/s, 1 process", median(p1, arg_rounds), median(q1, arg_rounds));
 	snprintf(label, sizeof(label), "hold+post pairs/s, %u processes", arg_procs);
 	printf("%-50s %10.0f %12.2f\n", label, median(pn, arg_rounds), median(qn, arg_rounds));
+	snprintf(label, sizeof(label), "hold+post pairs/s, %u processes, via clerk", arg_procs);
+	printf("%-50s %10.0f %12.2f\n", label, median(kn, arg_rounds), median(qk, arg_rounds));
 	snprintf(label, sizeof(label), "admit+settle pairs/s, %u processes, via clerk", arg_procs);
 	printf("%-50s %10.0f %12.2f\n", label, median(cn, arg_rounds), median(qc, arg_rounds));
 	printf("%-50s %10.2f\n", "kdc-run: ledger_open+close, ms", median(opn, arg_rounds));

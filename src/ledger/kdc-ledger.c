@@ -13,6 +13,8 @@
 #include <jansson.h>
 
 #include "core/ledger.h"
+#include "run/clerk.h"
+#include "run/ledger-plugin.h"
 #include "shared/log.h"
 #include "shared/macro.h"
 #include "shared/units.h"
@@ -121,7 +123,9 @@ static int usage_error(const char *cmd, const char *fmt, ...)
 
 /* ---- Opening -------------------------------------------------------------- */
 
-static int open_ledger(bool readonly, Ledger **ret)
+/* --db, $KDC_DB or the default, made absolute as kdc-run makes it (the
+ * resident clerk's socket and identity name the ledger so). */
+static int ledger_db_path(char **ret)
 {
 	_cleanup_free_ char *path = NULL;
 	int r;
@@ -130,13 +134,32 @@ static int open_ledger(bool readonly, Ledger **ret)
 		path = strdup(arg_db);
 	else {
 		r = ledger_default_path(&path);
-		if (r < 0) {
-			log_error_errno(r, "cannot find the ledger: set --db PATH or KDC_DB (%m)");
-			return -EXIT_DB;
-		}
+		if (r < 0)
+			return r;
 	}
-	if (!path) {
+	if (!path)
+		return -ENOMEM;
+	if (path[0] != '/') {
+		_cleanup_free_ char *cwd = getcwd(NULL, 0), *rel = TAKE_PTR(path);
+		if (!cwd || asprintf(&path, "%s/%s", cwd, rel) < 0)
+			return -ENOMEM;
+	}
+	*ret = TAKE_PTR(path);
+	return 0;
+}
+
+static int open_ledger(bool readonly, Ledger **ret)
+{
+	_cleanup_free_ char *path = NULL;
+	int r;
+
+	r = ledger_db_path(&path);
+	if (r == -ENOMEM) {
 		log_oom();
+		return -EXIT_DB;
+	}
+	if (r < 0) {
+		log_error_errno(r, "cannot find the ledger: set --db PATH or KDC_DB (%m)");
 		return -EXIT_DB;
 	}
 	r = ledger_open_full(path, readonly ? LEDGER_OPEN_READONLY : 0, ret);
@@ -173,7 +196,7 @@ static int open_ledger(bool readonly, Ledger **ret)
 }
 
 /* A database failure during an operation: nothing was changed. */
-static int db_error(Ledger *l, int r, const char *what)
+static int db_error_msg(const char *errmsg, int r, const char *what)
 {
 	switch (r) {
 	case -EBUSY:
@@ -186,9 +209,52 @@ static int db_error(Ledger *l, int r, const char *what)
 		log_error("%s: database is read-only; nothing was changed", what);
 		break;
 	default:
-		log_error_errno(r, "%s: %m (%s); nothing was changed", what, l ? ledger_errmsg(l) : "");
+		log_error_errno(r, "%s: %m (%s); nothing was changed", what, errmsg);
 	}
 	return EXIT_DB;
+}
+
+static int db_error(Ledger *l, int r, const char *what)
+{
+	return db_error_msg(l ? ledger_errmsg(l) : "", r, what);
+}
+
+/* hold, charge, post and void go through the resident clerk of the ledger
+ * when there is one (run/clerk.h): many scripts at once then share its
+ * group commits. Returns 1 when it answered (*ret_r, *res; *ret_errmsg
+ * when *ret_r < 0), 0 when the caller opens the ledger itself. */
+typedef enum ClerkCall { CALL_HOLD, CALL_CHARGE, CALL_POST, CALL_VOID } ClerkCall;
+
+static int call_clerk(ClerkCall k, const void *req, int *ret_r, LedgerResult *res, char **ret_errmsg)
+{
+	_cleanup_free_ char *path = NULL;
+	ClerkLedger *c = NULL;
+	int r;
+
+	if (ledger_db_path(&path) < 0)
+		return 0;
+	/* A ledger that is not there is for 'kdc-ledger init' to make, never
+	 * for a clerk to create on the way. */
+	if (access(path, F_OK) < 0)
+		return 0;
+	if (clerk_ledger_connect(path, &c) < 0) {
+		_cleanup_free_ char *plugin = NULL, *why = NULL;
+		if (ledger_plugin_find(&plugin, &why) < 0 || clerk_ledger_fork(path, plugin, &c) < 0)
+			return 0;
+	}
+	switch (k) {
+	case CALL_HOLD:
+	case CALL_CHARGE:
+		r = clerk_ledger_hold(c, req, k == CALL_CHARGE, ret_r, res, ret_errmsg);
+		break;
+	case CALL_POST:
+		r = clerk_ledger_post(c, req, ret_r, res, ret_errmsg);
+		break;
+	default:
+		r = clerk_ledger_void(c, req, ret_r, res, ret_errmsg);
+	}
+	clerk_ledger_close(c);
+	return r;
 }
 
 static int code_exit(LedgerCode c)
@@ -908,6 +974,7 @@ static int cmd_hold_or_charge(int argc, char **argv, bool charge)
 	};
 	const char *cmd = charge ? "charge" : "hold";
 	_cleanup_ledger_close_ Ledger *l = NULL;
+	_cleanup_free_ char *errmsg = NULL;
 	char id[LEDGER_ID_MAX + 1] = "", unit[UNITS_NAME_MAX];
 	LedgerHoldRequest req = {.actor = "ledger"};
 	LedgerResult res;
@@ -946,12 +1013,17 @@ static int cmd_hold_or_charge(int argc, char **argv, bool charge)
 	}
 	req.id = id;
 
-	r = open_ledger(false, &l);
-	if (r < 0)
-		return -r;
-	r = charge ? ledger_charge(l, &req, &res) : ledger_hold(l, &req, &res);
-	if (r < 0)
-		return db_error(l, r, charge ? "cannot charge" : "cannot place hold");
+	if (call_clerk(charge ? CALL_CHARGE : CALL_HOLD, &req, &r, &res, &errmsg) > 0) {
+		if (r < 0)
+			return db_error_msg(errmsg, r, charge ? "cannot charge" : "cannot place hold");
+	} else {
+		r = open_ledger(false, &l);
+		if (r < 0)
+			return -r;
+		r = charge ? ledger_charge(l, &req, &res) : ledger_hold(l, &req, &res);
+		if (r < 0)
+			return db_error(l, r, charge ? "cannot charge" : "cannot place hold");
+	}
 	if (res.code != LEDGER_OK)
 		return report_result(cmd, id, &res);
 	printf("%s\n", id);
@@ -967,6 +1039,7 @@ static int cmd_post_or_void(int argc, char **argv, bool post)
 	};
 	const char *cmd = post ? "post" : "void", *tenant = NULL;
 	_cleanup_ledger_close_ Ledger *l = NULL;
+	_cleanup_free_ char *errmsg = NULL;
 	char unit[UNITS_NAME_MAX];
 	LedgerResult res;
 	int c, r;
@@ -993,19 +1066,24 @@ static int cmd_post_or_void(int argc, char **argv, bool post)
 			req.full = false;
 			req.unit = unit;
 		}
-		r = open_ledger(false, &l);
-		if (r < 0)
-			return -r;
-		r = ledger_post(l, &req, &res);
+		if (call_clerk(CALL_POST, &req, &r, &res, &errmsg) == 0) {
+			r = open_ledger(false, &l);
+			if (r < 0)
+				return -r;
+			r = ledger_post(l, &req, &res);
+		}
 	} else {
 		LedgerVoidRequest req = {.id = argv[optind], .tenant = tenant, .actor = "ledger"};
-		r = open_ledger(false, &l);
-		if (r < 0)
-			return -r;
-		r = ledger_void(l, &req, &res);
+		if (call_clerk(CALL_VOID, &req, &r, &res, &errmsg) == 0) {
+			r = open_ledger(false, &l);
+			if (r < 0)
+				return -r;
+			r = ledger_void(l, &req, &res);
+		}
 	}
 	if (r < 0)
-		return db_error(l, r, post ? "cannot post" : "cannot void");
+		return l ? db_error(l, r, post ? "cannot post" : "cannot void")
+			 : db_error_msg(errmsg, r, post ? "cannot post" : "cannot void");
 	if (res.code != LEDGER_OK)
 		return report_result(cmd, argv[optind], &res);
 	printf("%s\n", res.reason);
@@ -1469,6 +1547,7 @@ int main(int argc, char **argv)
 	char **sub_argv;
 
 	log_set_program("kdc-ledger");
+	clerk_remember_argv(argc, argv); /* a clerk we fork shows as one in ps */
 	/* Stop at the command: its options are its own. */
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1)
 		switch (c) {

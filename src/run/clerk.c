@@ -235,6 +235,22 @@ static char *clerk_identity(const ClerkAdmit *req)
 	return id;
 }
 
+/* What a clerk must share with kdc-ledger to serve its holds and posts: the
+ * protocol, the ledger's code (this package's version and plugin table),
+ * the ledger, and the environment the ledger reads when it is opened.
+ * kdc-ledger is another binary than the kdc-run the clerk is a copy of:
+ * the binaries are not compared. */
+static char *ledger_identity(const char *db_path)
+{
+	const char *busy = getenv("KDC_LEDGER_BUSY_TIMEOUT"), *now = getenv("KDC_LEDGER_FAKE_NOW");
+	char *id;
+
+	if (asprintf(&id, "%d ledger %s plugin=%d db=%s busy=%s now=%s", CLERK_PROTOCOL, PACKAGE_VERSION,
+		     LEDGER_PLUGIN_VERSION, db_path, busy ? busy : "", now ? now : "") < 0)
+		return NULL;
+	return id;
+}
+
 /* ---- The clerk --------------------------------------------------------- */
 
 typedef struct Conn {
@@ -245,6 +261,7 @@ typedef struct Conn {
 
 typedef struct Server {
 	char *identity, *db_path, *plugin_path;
+	char *ledger_identity; /* of kdc-ledger's requests (ledger_identity()) */
 	uint64_t linger_usec;
 	const LedgerPlugin *lp;
 	char *load_error;
@@ -566,6 +583,67 @@ static json_t *receive_request(Conn *c)
 	return req;
 }
 
+/* kdc-ledger's hold, charge, post and void: one ledger call, its result
+ * whole (kdc-ledger prints it as if it had made the call itself). */
+static json_t *answer_ledger_call(Server *srv, const char *op, const json_t *req)
+{
+	LedgerResult res = {0};
+	const char *why = NULL;
+	int r;
+
+	/* A ledger we cannot open: kdc-ledger opens it itself, and says why in
+	 * its own words. */
+	if (server_ledger(srv, &why) < 0)
+		return json_pack("{s:b}", "unserved", true);
+	if (streq(op, "hold") || streq(op, "charge")) {
+		LedgerHoldRequest h = {
+		    .id = jstr(req, "id"),
+		    .scope = jstr(req, "scope"),
+		    .unit = jstr(req, "unit"),
+		    .amount = jint(req, "amount"),
+		    .ttl_usec = (uint64_t) jint(req, "ttl"),
+		    .session = jstr(req, "session"),
+		    .actor = jstr(req, "actor"),
+		};
+		int (*fn)(Ledger *, const LedgerHoldRequest *, LedgerResult *) =
+		    streq(op, "hold") ? srv->lp->hold : srv->lp->charge;
+		r = fn ? fn(srv->ledger, &h, &res) : -EOPNOTSUPP;
+	} else if (streq(op, "post")) {
+		LedgerPostRequest pr = {
+		    .id = jstr(req, "id"),
+		    .tenant = jstr(req, "tenant"),
+		    .unit = jstr(req, "unit"),
+		    .full = json_is_true(json_object_get(req, "full")),
+		    .amount = jint(req, "amount"),
+		    .actor = jstr(req, "actor"),
+		};
+		r = srv->lp->post ? srv->lp->post(srv->ledger, &pr, &res) : -EOPNOTSUPP;
+	} else {
+		LedgerVoidRequest v = {
+		    .id = jstr(req, "id"), .tenant = jstr(req, "tenant"), .actor = jstr(req, "actor")};
+		r = srv->lp->void_hold ? srv->lp->void_hold(srv->ledger, &v, &res) : -EOPNOTSUPP;
+	}
+	if (r == -EOPNOTSUPP)
+		return json_pack("{s:b}", "unserved", true); /* a plugin without these calls */
+	if (r < 0) {
+		json_t *a = json_pack("{s:i, s:s}", "r", r, "errmsg", srv->lp->errmsg(srv->ledger));
+		if (srv->in_group)
+			srv->reopen_ledger = true;
+		else
+			srv->lp->close(TAKE_PTR(srv->ledger));
+		return a;
+	}
+	server_listen(srv);
+	return json_pack("{s:i, s:i, s:b, s:I, s:I, s:s, s:s}", "r", 0, "code", (int) res.code, "replayed",
+			 res.replayed, "amount", (json_int_t) res.amount, "released", (json_int_t) res.released, "unit",
+			 res.unit, "reason", res.reason);
+}
+
+static bool is_ledger_call(const char *op)
+{
+	return op && (streq(op, "hold") || streq(op, "charge") || streq(op, "post") || streq(op, "void"));
+}
+
 /* The answer to one request (NULL: a request out of turn, hang up), with
  * the log lines it produced; *more: the conversation goes on. */
 static json_t *handle_request(Server *srv, Conn *c, json_t *req, bool *more)
@@ -588,6 +666,14 @@ static json_t *handle_request(Server *srv, Conn *c, json_t *req, bool *more)
 	} else if (c->admitted && op && streq(op, "settle")) {
 		answer_settle(srv, c, req);
 		answer = json_object();
+	} else if (!c->admitted && is_ledger_call(op)) {
+		const char *id = jstr(req, "identity");
+		if (!id || !srv->ledger_identity || !streq(id, srv->ledger_identity))
+			answer = json_pack("{s:b}", "mismatch", true);
+		else {
+			answer = answer_ledger_call(srv, op, req);
+			*more = true;
+		}
 	}
 	log_set_sink(NULL, NULL);
 	if (!answer) {
@@ -807,6 +893,7 @@ static int clerk_fork(Clerk *c)
 		    .identity = c->identity,
 		    .db_path = c->db_path,
 		    .plugin_path = c->plugin_path,
+		    .ledger_identity = ledger_identity(c->db_path),
 		    .linger_usec = c->linger_usec,
 		    .listen_fd = -EBADF,
 		};
@@ -1033,4 +1120,139 @@ void clerk_done(Clerk *c)
 	c->identity = mfree(c->identity);
 	c->db_path = mfree(c->db_path);
 	c->plugin_path = mfree(c->plugin_path);
+}
+
+/* ---- kdc-ledger's side ---------------------------------------------------- */
+
+struct ClerkLedger {
+	int fd;
+	char *identity;
+};
+
+int clerk_ledger_connect(const char *db_path, ClerkLedger **ret)
+{
+	Clerk tmp = CLERK_INIT;
+	ClerkLedger *c;
+	uint64_t linger;
+	int r;
+
+	/* $KDC_LEDGER_LINGER=0: no resident clerk, neither used nor left. */
+	if (clerk_linger(&linger) < 0 || linger == 0)
+		return -ENOENT;
+	r = clerk_connect(&tmp, db_path);
+	if (r < 0)
+		return r;
+	c = calloc(1, sizeof(*c));
+	if (!c || !(c->identity = ledger_identity(db_path))) {
+		free(c);
+		safe_close(tmp.fd);
+		return -ENOMEM;
+	}
+	c->fd = tmp.fd;
+	*ret = c;
+	return 0;
+}
+
+int clerk_ledger_fork(const char *db_path, const char *plugin_path, ClerkLedger **ret)
+{
+	Clerk c = CLERK_INIT;
+	ClerkLedger *cl;
+	int r;
+
+	if (clerk_linger(&c.linger_usec) < 0 || c.linger_usec == 0)
+		return -ENOENT;
+	cl = calloc(1, sizeof(*cl));
+	/* kdc-run's admissions need a clerk of their own binary: this one
+	 * answers them "mismatch", and kdc-run forks its own. */
+	c.identity = strdup("kdc-ledger");
+	c.db_path = strdup(db_path);
+	c.plugin_path = strdup(plugin_path);
+	if (!cl || !c.identity || !c.db_path || !c.plugin_path || !(cl->identity = ledger_identity(db_path)))
+		r = -ENOMEM;
+	else
+		r = clerk_fork(&c);
+	free(c.identity);
+	free(c.db_path);
+	free(c.plugin_path);
+	if (r < 0) {
+		if (cl)
+			free(cl->identity);
+		free(cl);
+		return r;
+	}
+	/* It lingers for the next calls: not ours to reap. */
+	cl->fd = c.fd;
+	*ret = cl;
+	return 0;
+}
+
+void clerk_ledger_close(ClerkLedger *c)
+{
+	if (!c)
+		return;
+	safe_close(c->fd);
+	free(c->identity);
+	free(c);
+}
+
+/* One call: 1 answered, 0 not served (another version of the ledger, or the
+ * clerk went away): the caller makes the call itself. The ids make that
+ * safe: a call the clerk made before it went away is a replay then. */
+static int ledger_call(ClerkLedger *c, json_t *req, int *ret_r, LedgerResult *ret, char **ret_errmsg)
+{
+	_cleanup_(json_decrefp) json_t *a = NULL;
+	const char *s;
+
+	*ret_r = 0;
+	*ret = (LedgerResult){0};
+	*ret_errmsg = NULL;
+	if (!req || c->fd < 0 || json_object_set_new(req, "identity", json_string(c->identity)) < 0 ||
+	    msg_send(c->fd, req) < 0 || msg_recv(c->fd, &a) < 0 || json_is_true(json_object_get(a, "mismatch")) ||
+	    json_is_true(json_object_get(a, "unserved"))) {
+		json_decref(req);
+		c->fd = safe_close(c->fd);
+		return 0;
+	}
+	json_decref(req);
+	*ret_r = (int) jint(a, "r");
+	if (*ret_r < 0) {
+		s = jstr(a, "errmsg");
+		*ret_errmsg = strdup(s ? s : "");
+		return 1;
+	}
+	ret->code = (LedgerCode) jint(a, "code");
+	ret->replayed = json_is_true(json_object_get(a, "replayed"));
+	ret->amount = jint(a, "amount");
+	ret->released = jint(a, "released");
+	snprintf(ret->unit, sizeof(ret->unit), "%s", (s = jstr(a, "unit")) ? s : "");
+	snprintf(ret->reason, sizeof(ret->reason), "%s", (s = jstr(a, "reason")) ? s : "");
+	return 1;
+}
+
+int clerk_ledger_hold(ClerkLedger *c, const LedgerHoldRequest *req, bool charge, int *ret_r, LedgerResult *ret,
+		      char **ret_errmsg)
+{
+	return ledger_call(c,
+			   json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s?, s:s?}", "op", charge ? "charge" : "hold",
+				     "id", req->id, "scope", req->scope, "unit", req->unit, "amount",
+				     (json_int_t) req->amount, "ttl", (json_int_t) req->ttl_usec, "session",
+				     req->session, "actor", req->actor),
+			   ret_r, ret, ret_errmsg);
+}
+
+int clerk_ledger_post(ClerkLedger *c, const LedgerPostRequest *req, int *ret_r, LedgerResult *ret, char **ret_errmsg)
+{
+	return ledger_call(c,
+			   json_pack("{s:s, s:s, s:s?, s:s?, s:b, s:I, s:s?}", "op", "post", "id", req->id, "tenant",
+				     req->tenant, "unit", req->unit, "full", req->full, "amount",
+				     (json_int_t) req->amount, "actor", req->actor),
+			   ret_r, ret, ret_errmsg);
+}
+
+int clerk_ledger_void(ClerkLedger *c, const LedgerVoidRequest *req, int *ret_r, LedgerResult *ret, char **ret_errmsg)
+{
+	return ledger_call(c,
+			   json_pack("{s:s, s:s, s:s?, s:s?}", "op", "void", "id", req->id, "tenant", req->tenant,
+				     "actor", req->actor),
+			   ret_r, ret, ret_errmsg);
 }

@@ -21,6 +21,8 @@
 
 #include <jansson.h>
 
+#include "core/ledger.h"
+
 typedef struct ClerkAdmit {
 	const char *db_path, *plugin_path;
 	const char *tenant, *project, *user, *session_id, *unit, *command;
@@ -77,3 +79,24 @@ void clerk_settle_send(Clerk *c, const ClerkSettle *m);
 void clerk_settle(Clerk *c, const ClerkSettle *m);
 /* Drops the conversation without settling (nothing was admitted). */
 void clerk_done(Clerk *c);
+
+/* kdc-ledger's hold, charge, post and void through the resident clerk of
+ * the ledger at db_path (the one kdc-run leaves behind), when there is one
+ * of this version: the calls then share its group commits with every other
+ * client instead of each paying a transaction and a flush of its own.
+ * clerk_ledger_connect() returns -errno when no clerk listens (or
+ * $KDC_LEDGER_LINGER is 0): the caller opens the ledger itself. Each call
+ * returns 1 when the clerk answered: *ret_r is what the ledger call
+ * returned, its result in *ret, and when *ret_r < 0 SQLite's message in
+ * *ret_errmsg (free it); 0 when this clerk cannot serve it (another version
+ * of the ledger, or it went away): the caller makes the call itself, which
+ * the ids make safe (a call made before is a replay). */
+typedef struct ClerkLedger ClerkLedger;
+int clerk_ledger_connect(const char *db_path, ClerkLedger **ret);
+/* No resident clerk: forks one (it lingers for the next calls). */
+int clerk_ledger_fork(const char *db_path, const char *plugin_path, ClerkLedger **ret);
+void clerk_ledger_close(ClerkLedger *c);
+int clerk_ledger_hold(ClerkLedger *c, const LedgerHoldRequest *req, bool charge, int *ret_r, LedgerResult *ret,
+		      char **ret_errmsg);
+int clerk_ledger_post(ClerkLedger *c, const LedgerPostRequest *req, int *ret_r, LedgerResult *ret, char **ret_errmsg);
+int clerk_ledger_void(ClerkLedger *c, const LedgerVoidRequest *req, int *ret_r, LedgerResult *ret, char **ret_errmsg);

@@ -21,4 +21,8 @@ __attribute__((visibility("default"))) const LedgerPlugin kdc_ledger_plugin_v1 =
     .audit_many = ledger_audit_many,
     .group_begin = ledger_group_begin,
     .group_end = ledger_group_end,
+    .hold = ledger_hold,
+    .charge = ledger_charge,
+    .post = ledger_post,
+    .void_hold = ledger_void,
 };

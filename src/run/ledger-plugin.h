@@ -23,9 +23,15 @@ typedef struct LedgerPlugin {
 	int (*audit_many)(Ledger *l, const AuditRecord *recs, size_t n);
 	int (*group_begin)(Ledger *l); /* may be NULL: one commit per request */
 	int (*group_end)(Ledger *l);
+	/* kdc-ledger hold, charge, post and void through the clerk */
+	int (*hold)(Ledger *l, const LedgerHoldRequest *req, LedgerResult *ret);
+	int (*charge)(Ledger *l, const LedgerHoldRequest *req, LedgerResult *ret);
+	int (*post)(Ledger *l, const LedgerPostRequest *req, LedgerResult *ret);
+	int (*void_hold)(Ledger *l, const LedgerVoidRequest *req, LedgerResult *ret);
 } LedgerPlugin;
 
-#define LEDGER_PLUGIN_VERSION 3 /* 2: LedgerSettleRequest.extra, 3: group_begin/end */
+/* 2: LedgerSettleRequest.extra, 3: group_begin/end, 4: hold, charge, post, void */
+#define LEDGER_PLUGIN_VERSION 4
 #define LEDGER_PLUGIN_SYMBOL "kdc_ledger_plugin_v1"
 #define LEDGER_PLUGIN_NAME "kdc-ledger.so"
 

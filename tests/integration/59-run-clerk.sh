@@ -7,7 +7,7 @@
 # user outside any box, and follows a database that was made anew.
 . "$top_srcdir/tests/lib/libtest.sh"
 require_root
-require_cmd python3
+require_cmd python3 ss
 
 db=$KDC_DB
 sock="$db-clerk"
@@ -16,6 +16,8 @@ export KDC_LEDGER_LINGER=60s
 
 run() { "$KDC_RUN" --profile default --workdir "$work" "$@"; }
 clerk_pid() { pgrep -n -f "^kdc-run: ledger clerk for $db"; } # the newest
+# the clerk listening at DB-clerk (bound under a temporary name, then renamed)
+listener() { ss -xlpH | awk -v p="$1-clerk" '$5 == p || index($5, p ".") == 1' | sed -n 's/.*pid=\([0-9]*\).*/\1/p'; }
 session_of() { sed -n 's/.*"session": "\([0-9a-f]*\)".*/\1/p' "$1"; }
 
 # ask SOCKET IDENTITY: one admission request in the clerk's framing; prints
@@ -238,6 +240,60 @@ ok "... several of them in one commit (group commit)" test "$grouped" -ge 2
 ok "... and the chain verifies" "$KDC_LEDGER" verify
 is "$("$KDC_LEDGER" sessions | grep -Ec '^[0-9a-f]{32} .* exited ')" \
 	"$("$KDC_LEDGER" sessions | grep -Ec '^[0-9a-f]{32} ')" "... with no session left open"
+
+# kdc-ledger's hold, charge, post and void go through the resident clerk.
+# 16 holds at once against a cap with room for 10: exactly 10 placed, each
+# once; then posts, a replay and a void, all with the answers a direct call
+# gives, and an intact chain.
+"$KDC_LEDGER" tenant add clerkco >/dev/null
+"$KDC_LEDGER" budget set clerkco --limit 10USD --period total >/dev/null
+cpid=$(listener "$db")
+for i in $(seq 1 16); do
+	("$KDC_LEDGER" hold clerkco 1USD --id "ch$i" >"$work/ch$i.out" 2>&1; echo $? >"$work/ch$i.rc") &
+done
+wait
+placed=0 refused=0
+for i in $(seq 1 16); do
+	case "$(cat "$work/ch$i.rc")" in
+	0) [ "$(cat "$work/ch$i.out")" = "ch$i" ] && placed=$((placed + 1)) ;;
+	1) grep -q "exhausted: budget 'clerkco' exhausted" "$work/ch$i.out" && refused=$((refused + 1)) ;;
+	esac
+done
+is "$placed/$refused" 10/6 "kdc-ledger: 16 holds at once through the clerk, room for 10: 10 placed, 6 refused"
+like "$cpid" "^[0-9]+$" "... while kdc-run's clerk listens"
+is "$(listener "$db")" "$cpid" "... served by it (no other took its place)"
+first=$(for i in $(seq 1 16); do [ "$(cat "$work/ch$i.rc")" = 0 ] && echo "ch$i"; done | head -n 1)
+is "$("$KDC_LEDGER" post "$first" 0.25USD 2>&1)" "posted 0.25 USD of hold '$first', released 0.75" \
+	"... a post through the clerk answers as a direct one"
+replay=$("$KDC_LEDGER" post "$first" 0.25USD 2>&1)
+is "$replay" "hold '$first' was already posted: 0.25 USD" "... its retry is a replay"
+is "$(KDC_LEDGER_LINGER=0 "$KDC_LEDGER" post "$first" 0.25USD 2>&1)" "$replay" "... the same when made directly"
+out=$("$KDC_LEDGER" post "$first" 0.5USD 2>&1)
+is "$?" 4 "... the same id with another amount: exit 4"
+like "$out" "already-posted" "... already posted"
+is "$("$KDC_LEDGER" void nosuchhold 2>&1; echo "rc=$?")" \
+	"kdc-ledger: void 'nosuchhold': not-found: no hold 'nosuchhold'
+rc=3" "... void of an unknown id: its message and exit 3"
+like "$("$KDC_LEDGER" budget show --format csv)" "clerkco,total,USD,10.00,0.25,9.00,0.75" \
+	"... and the budget holds exactly that"
+ok "... in an intact chain" "$KDC_LEDGER" verify
+
+# With no clerk listening, kdc-ledger forks one, which stays for the next
+# calls; with KDC_LEDGER_LINGER=0 none is used nor left.
+kdb="$work/kdc-ledger-only.db"
+KDC_DB=$kdb "$KDC_LEDGER" init >/dev/null
+KDC_DB=$kdb "$KDC_LEDGER" tenant add solo >/dev/null
+KDC_DB=$kdb KDC_LEDGER_LINGER=0 "$KDC_LEDGER" charge solo 1USD --id s0 >/dev/null
+is "$(listener "$kdb")" "" "KDC_LEDGER_LINGER=0: kdc-ledger leaves no clerk"
+is "$(KDC_DB=$kdb "$KDC_LEDGER" charge solo 1USD --id s1)" s1 "kdc-ledger with no clerk listening: the charge is made"
+kpid=$(listener "$kdb")
+like "$kpid" "^[0-9]+$" "... by a clerk it forked, which stays"
+is "$(cat /proc/"$kpid"/comm 2>/dev/null)" kdc-clerk "... named kdc-clerk"
+ok "... listening beside the ledger" test -S "$kdb-clerk"
+is "$(KDC_DB=$kdb "$KDC_LEDGER" charge solo 1USD --id s2)" s2 "the next call is made"
+is "$(listener "$kdb")" "$kpid" "... by the same clerk"
+is "$(KDC_DB=$kdb "$KDC_LEDGER" usage --format csv | tail -n 1)" "solo,tenant,USD,3.00" "... three charges recorded"
+kill "$kpid"
 
 # The socket removed (its directory going away in tests): the clerk leaves.
 pid6=$(clerk_pid)
