@@ -78,9 +78,13 @@ cases() {
 
 	# SIGKILL of kdc-run kills the box.
 	marker="kdc-orphan-$w-$$"
-	(KDC_EXEC=exec kdc_box -- /probe/box-probe sleep-ignoring-term "$marker" 2>/dev/null) &
+	(KDC_EXEC=exec kdc_box -- /probe/box-probe sleep-ignoring-term "$marker" 2>"$TESTDIR/orphan.err") &
 	pid=$!
 	wait_for pgrep -f "$marker"
+	# (once seen failing under a full parallel 'make check': say why, if again)
+	pgrep -f "$marker" >/dev/null ||
+		diag "kdc-run $(kill -0 $pid 2>/dev/null && echo 'still runs' || echo 'has ended'), said:" \
+			"$(cat "$TESTDIR/orphan.err")"
 	ok "$w: the agent runs" pgrep -f "$marker"
 	kill -KILL $pid
 	wait $pid 2>/dev/null
