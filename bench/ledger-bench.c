@@ -124,12 +124,58 @@ static void setup_ledger(const char *path)
 		die("budget set", -EIO);
 }
 
-/* Hold+post pairs until the deadline; returns how many, or -1. */
-static long pairs_loop(Ledger *l, unsigned worker, unsigned round, double deadline)
+/* One hold+post pair on the ledger l; 0, or -1 having said why. */
+static int pair_direct(Ledger *l, const LedgerHoldRequest *h, const LedgerPostRequest *p)
+{
+	LedgerResult res;
+	int r;
+
+	r = ledger_hold(l, h, &res);
+	if (r < 0 || res.code != LEDGER_OK) {
+		fprintf(stderr, "ledger-bench: hold: %s %s\n", r < 0 ? strerror(-r) : "", res.reason);
+		return -1;
+	}
+	r = ledger_post(l, p, &res);
+	if (r < 0 || res.code != LEDGER_OK) {
+		fprintf(stderr, "ledger-bench: post: %s %s\n", r < 0 ? strerror(-r) : "", res.reason);
+		return -1;
+	}
+	return 0;
+}
+
+/* The same through the resident clerk of the ledger at path, as
+ * `kdc-ledger hold` and `kdc-ledger post` make it: a connection for each
+ * call. */
+static int pair_clerk(const char *path, const LedgerHoldRequest *h, const LedgerPostRequest *p)
+{
+	LedgerResult res;
+	ClerkLedger *c = NULL;
+	_cleanup_free_ char *why = NULL;
+	int r = 0, answered;
+
+	answered = clerk_ledger_connect(path, &c) >= 0 && clerk_ledger_hold(c, h, false, &r, &res, &why) > 0;
+	clerk_ledger_close(c);
+	c = NULL;
+	if (answered && r >= 0 && res.code == LEDGER_OK)
+		answered = clerk_ledger_connect(path, &c) >= 0 && clerk_ledger_post(c, p, &r, &res, &why) > 0;
+	clerk_ledger_close(c);
+	if (!answered || r < 0 || res.code != LEDGER_OK) {
+		fprintf(stderr, "ledger-bench: hold+post through the clerk: %s %s\n",
+			!answered ? "no clerk answered"
+			: r < 0	  ? strerror(-r)
+				  : "",
+			answered ? res.reason : "");
+		return -1;
+	}
+	return 0;
+}
+
+/* Hold+post pairs until the deadline, on the ledger l, or through the clerk
+ * of the ledger at path when l is NULL; returns how many, or -1. */
+static long pairs_loop(Ledger *l, const char *path, unsigned worker, unsigned round, double deadline)
 {
 	char id[64], scope[64];
 	long n = 0;
-	int r;
 
 	snprintf(scope, sizeof(scope), "acme/p%u/u%u", worker % 2, worker);
 	while (now_sec() < deadline) {
@@ -139,21 +185,13 @@ static long pairs_loop(Ledger *l, unsigned worker, unsigned round, double deadli
 		    .unit = "USD",
 		    .amount = 1000000,
 		    .ttl_usec = 60 * USEC_PER_SEC,
+		    .actor = "ledger",
 		};
-		LedgerPostRequest p = {.id = id, .amount = 400000};
-		LedgerResult res;
+		LedgerPostRequest p = {.id = id, .amount = 400000, .actor = "ledger"};
 
-		snprintf(id, sizeof(id), "b-%u-%u-%ld", round, worker, n);
-		r = ledger_hold(l, &h, &res);
-		if (r < 0 || res.code != LEDGER_OK) {
-			fprintf(stderr, "ledger-bench: hold: %s %s\n", r < 0 ? strerror(-r) : "", res.reason);
+		snprintf(id, sizeof(id), "%s-%u-%u-%ld", l ? "b" : "k", round, worker, n);
+		if ((l ? pair_direct(l, &h, &p) : pair_clerk(path, &h, &p)) < 0)
 			return -1;
-		}
-		r = ledger_post(l, &p, &res);
-		if (r < 0 || res.code != LEDGER_OK) {
-			fprintf(stderr, "ledger-bench: post: %s %s\n", r < 0 ? strerror(-r) : "", res.reason);
-			return -1;
-		}
 		n++;
 	}
 	return n;
@@ -202,49 +240,6 @@ static long clerk_loop(const char *path, unsigned worker, unsigned round, double
 	return n;
 }
 
-/* Hold+post pairs through the resident clerk, as `kdc-ledger hold` and
- * `kdc-ledger post` make them: a connection for each call. */
-static long calls_loop(const char *path, unsigned worker, unsigned round, double deadline)
-{
-	char id[64], scope[64];
-	long n = 0;
-
-	snprintf(scope, sizeof(scope), "acme/p%u/u%u", worker % 2, worker);
-	while (now_sec() < deadline) {
-		LedgerHoldRequest h = {
-		    .id = id,
-		    .scope = scope,
-		    .unit = "USD",
-		    .amount = 1000000,
-		    .ttl_usec = 60 * USEC_PER_SEC,
-		    .actor = "ledger",
-		};
-		LedgerPostRequest p = {.id = id, .amount = 400000, .actor = "ledger"};
-		LedgerResult res;
-		ClerkLedger *c = NULL;
-		_cleanup_free_ char *why = NULL;
-		int r = 0, answered;
-
-		snprintf(id, sizeof(id), "k-%u-%u-%ld-%d", round, worker, n, (int) getpid());
-		answered = clerk_ledger_connect(path, &c) >= 0 && clerk_ledger_hold(c, &h, false, &r, &res, &why) > 0;
-		clerk_ledger_close(c);
-		c = NULL;
-		if (answered && r >= 0 && res.code == LEDGER_OK)
-			answered = clerk_ledger_connect(path, &c) >= 0 && clerk_ledger_post(c, &p, &r, &res, &why) > 0;
-		clerk_ledger_close(c);
-		if (!answered || r < 0 || res.code != LEDGER_OK) {
-			fprintf(stderr, "ledger-bench: hold+post through the clerk: %s %s\n",
-				!answered ? "no clerk answered"
-				: r < 0	  ? strerror(-r)
-					  : "",
-				answered ? res.reason : "");
-			return -1;
-		}
-		n++;
-	}
-	return n;
-}
-
 /* What a worker tells the parent at its end. */
 typedef struct Report {
 	long n;
@@ -254,7 +249,7 @@ typedef struct Report {
 typedef enum Way {
 	WAY_OWN_CONNECTION, /* pairs_loop() on a ledger of its own */
 	WAY_CLERK,	    /* clerk_loop() */
-	WAY_CLERK_CALLS,    /* calls_loop() */
+	WAY_CLERK_CALLS,    /* pairs_loop() through the clerk */
 } Way;
 
 /* Pairs/s of procs workers going the same way at once. */
@@ -271,7 +266,7 @@ static double rate(Way way, const char *path, unsigned procs, unsigned round, do
 		if (r < 0)
 			die("open", r);
 		start = now_sec();
-		total = pairs_loop(l, 0, round, start + seconds);
+		total = pairs_loop(l, path, 0, round, start + seconds);
 		if (total < 0)
 			exit(1);
 		return (double) total / (now_sec() - start);
@@ -295,9 +290,7 @@ static double rate(Way way, const char *path, unsigned procs, unsigned round, do
 				die("open", r);
 			if (write(ready[1], "x", 1) != 1 || read(go[0], &dl, sizeof(dl)) != sizeof(dl))
 				_exit(1);
-			rep.n = way == WAY_CLERK	 ? clerk_loop(path, i, round, dl)
-				: way == WAY_CLERK_CALLS ? calls_loop(path, i, round, dl)
-							 : pairs_loop(l, i, round, dl);
+			rep.n = way == WAY_CLERK ? clerk_loop(path, i, round, dl) : pairs_loop(l, path, i, round, dl);
 			/* Report before closing: closing is not part of the rate.
 			 * One write (atomic below PIPE_BUF): the 32 reports
 			 * must not interleave in the pipe. */
