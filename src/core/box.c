@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -188,21 +189,43 @@ static int agent_main(void *data)
 /* Returns the agent's pid, or -errno when it could not be executed. */
 static pid_t spawn_agent(const BoxConfig *c)
 {
-	static _Alignas(16) char stack[64 * 1024];
 	AgentStart a = {.c = c};
 	sigset_t all, old;
+	size_t page = (size_t) sysconf(_SC_PAGESIZE), size;
+	char *stack;
 	pid_t pid;
+
+	/* The child's stack. execvp() copies argv onto it for a file without
+	 * '#!' (to hand it to /bin/sh): room for that, as posix_spawn(3)
+	 * sizes its own, plus 64 KiB, and a guard page below, so that no
+	 * overflow can reach pid 1's memory, which the child shares. */
+	size = ((strv_length(c->plan->argv) + 3) * sizeof(char *) + 64 * 1024 + page - 1) / page * page + page;
+	stack =
+	    mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
+	if (stack == MAP_FAILED)
+		return negative_errno();
+	if (mprotect(stack, page, PROT_NONE) < 0) {
+		a.error = errno;
+		(void) munmap(stack, size);
+		return -a.error;
+	}
 
 	environ = c->envp;
 	/* No handler of ours may run on the child's stack before it has
 	 * reset them: everything blocked around the clone. */
 	sigfillset(&all);
-	if (sigprocmask(SIG_SETMASK, &all, &old) < 0)
-		return negative_errno();
-	pid = clone(agent_main, stack + sizeof(stack), CLONE_VM | CLONE_VFORK | SIGCHLD, &a);
+	if (sigprocmask(SIG_SETMASK, &all, &old) < 0) {
+		a.error = errno;
+		(void) munmap(stack, size);
+		return -a.error;
+	}
+	pid = clone(agent_main, stack + size, CLONE_VM | CLONE_VFORK | SIGCHLD, &a);
 	if (pid < 0)
 		a.error = errno;
 	(void) sigprocmask(SIG_SETMASK, &old, NULL);
+	/* CLONE_VFORK: we run again once the child has exec'd or exited;
+	 * it no longer uses the stack. */
+	(void) munmap(stack, size);
 	if (pid < 0)
 		return -a.error;
 	if (a.error != 0) {

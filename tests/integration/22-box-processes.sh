@@ -46,6 +46,13 @@ cases() {
 	[ "$w" = nobody ] && chown 65534:65534 "$work/plain"
 	is "$(kdc_box -- /work/plain a 'b c' 2>&1)" "plain script, 2 args: a b c" \
 		"$w: a script without #! runs under /bin/sh, with its arguments"
+	# ... however many: execvp copies them onto the stack of the agent's
+	# process before its execve, which shares pid 1's memory until then.
+	printf 'echo "$#"\n' >"$work/count"
+	chmod 0755 "$work/count"
+	[ "$w" = nobody ] && chown 65534:65534 "$work/count"
+	# shellcheck disable=SC2046
+	is "$(kdc_box -- /work/count $(seq 1 100000) 2>&1)" 100000 "$w: ... with 100000 arguments too"
 
 	# The agent starts with default dispositions: what the caller ignores
 	# (nohup, a shell's trap '') is not ignored in the box.
