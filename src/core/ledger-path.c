@@ -45,6 +45,21 @@ int ledger_default_path(char **ret)
 	return 0;
 }
 
+int ledger_path_absolute(char **path)
+{
+	_cleanup_free_ char *cwd = NULL, *rel = NULL;
+
+	if ((*path)[0] == '/')
+		return 0;
+	cwd = getcwd(NULL, 0);
+	rel = TAKE_PTR(*path);
+	if (!cwd || asprintf(path, "%s/%s", cwd, rel) < 0) {
+		*path = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 int ledger_busy_timeout_usec(uint64_t *ret)
 {
 	const char *e = getenv("KDC_LEDGER_BUSY_TIMEOUT");

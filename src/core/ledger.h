@@ -42,6 +42,11 @@ typedef struct Ledger Ledger;
  * /var/lib/kdc/kdc.db; others: $XDG_STATE_HOME/kdc/kdc.db (when absolute),
  * else ~/.local/state/kdc/kdc.db. */
 int ledger_default_path(char **ret);
+/* Makes *path absolute against the working directory (in place), as every
+ * caller must name a ledger to its clerk: the clerk's socket and identity
+ * carry the path, and the clerk may outlive the caller's working directory.
+ * -ENOMEM (then *path is NULL). */
+int ledger_path_absolute(char **path);
 /* $KDC_LEDGER_BUSY_TIMEOUT (a duration), else the default; -EINVAL for a
  * bad value. */
 int ledger_busy_timeout_usec(uint64_t *ret);

@@ -123,8 +123,7 @@ static int usage_error(const char *cmd, const char *fmt, ...)
 
 /* ---- Opening -------------------------------------------------------------- */
 
-/* --db, $KDC_DB or the default, made absolute as kdc-run makes it (the
- * resident clerk's socket and identity name the ledger so). */
+/* --db, $KDC_DB or the default, made absolute (ledger_path_absolute()). */
 static int ledger_db_path(char **ret)
 {
 	_cleanup_free_ char *path = NULL;
@@ -139,11 +138,9 @@ static int ledger_db_path(char **ret)
 	}
 	if (!path)
 		return -ENOMEM;
-	if (path[0] != '/') {
-		_cleanup_free_ char *cwd = getcwd(NULL, 0), *rel = TAKE_PTR(path);
-		if (!cwd || asprintf(&path, "%s/%s", cwd, rel) < 0)
-			return -ENOMEM;
-	}
+	r = ledger_path_absolute(&path);
+	if (r < 0)
+		return r;
 	*ret = TAKE_PTR(path);
 	return 0;
 }

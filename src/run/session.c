@@ -868,12 +868,8 @@ static int start_clerk(Session *s, Clerk *c, const char *command)
 				 getenv("KDC_LEDGER_LINGER")),
 		       EXIT_ERROR;
 	r = ledger_default_path(&s->db_path);
-	if (r >= 0 && s->db_path[0] != '/') {
-		/* the clerk may outlive our working directory */
-		_cleanup_free_ char *cwd = getcwd(NULL, 0), *rel = TAKE_PTR(s->db_path);
-		if (!cwd || asprintf(&s->db_path, "%s/%s", cwd, rel) < 0)
-			r = -ENOMEM;
-	}
+	if (r >= 0)
+		r = ledger_path_absolute(&s->db_path);
 	if (r < 0) {
 		r = no_admission(s, NULL, r == -ENXIO ? "no home directory for the default ledger path" : strerror(-r));
 		return r > 0 ? r : 0;
