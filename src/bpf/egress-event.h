@@ -37,8 +37,11 @@ enum {
 	_EGRESS_REASON_MAX,
 };
 
-/* One decision, as it crosses the ring buffer. */
+/* One decision, as it crosses the ring buffer. A ring serves one session
+ * at a time but outlives it (the ring pool, egress.c): the reader takes only
+ * the events of its own session. */
 struct egress_event {
+	__u64 session; /* the session's cgroup id */
 	__u32 addr[4]; /* destination as the hook saw it, network order; IPv4 in addr[0] */
 	__u32 pid;     /* thread-group id in the initial pid namespace; 0 for packets */
 	__u16 port;    /* host order; 0 if none (ICMP, fragments) */
@@ -48,6 +51,7 @@ struct egress_event {
 	__u8 allowed;  /* 1 allowed, 0 denied */
 	__u8 reason;   /* EGRESS_REASON_* */
 	__u8 pad;
+	__u32 pad2;
 };
 
 /* Allowlist: one LPM trie. The key's data is port, family, address, so a
@@ -91,9 +95,17 @@ enum {
  * counters. */
 struct egress_session {
 	__u32 flags; /* EGRESS_SESSION_* */
-	__u32 pad;
+	__u32 ring;  /* its slot in the ring pool: the key of "rings" and "ring_owners" */
 	__u64 stats[_EGRESS_STAT_MAX];
 };
+
+/* Ring buffers stay in the pool for reuse in slots below this one; a session
+ * in a higher slot (more sessions at once) takes its ring out again. Each
+ * costs EGRESS_RINGBUF_SIZE of kernel memory while the shared programs are
+ * attached. Putting a ring into the "rings" map of maps and taking it out
+ * each wait for an RCU grace period on kernels before 6.9 (Debian 12's 6.1:
+ * 16-18 ms each in the TCG guest), which the pool spares every run. */
+#define EGRESS_RING_POOL 16
 
 /* Sessions one instance holds; cgroup levels below kdc.slice searched for
  * the session (tenant levels + the session + 1). */

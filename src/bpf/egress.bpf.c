@@ -77,7 +77,10 @@ struct {
 	__array(values, struct allow_trie);
 } allowlists SEC(".maps");
 
-/* Per session: the event ring buffer, read by that session's kdc-run only. */
+/* The ring pool: event ring buffers by slot. A session claims a free slot
+ * in ring_owners and is the only writer of that slot's ring, and its kdc-run
+ * the only reader, until it gives the slot back; the ring itself stays for
+ * the next session (slots below EGRESS_RING_POOL). */
 struct event_ring {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, EGRESS_RINGBUF_SIZE);
@@ -89,6 +92,14 @@ struct {
 	__uint(max_entries, EGRESS_MAX_SESSIONS);
 	__array(values, struct event_ring);
 } rings SEC(".maps");
+
+/* Slot -> the session (cgroup id) that holds it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u64);
+	__type(value, __u64);
+	__uint(max_entries, EGRESS_MAX_SESSIONS);
+} ring_owners SEC(".maps");
 
 /* Who installed the shared instance, and whether it is complete. */
 struct {
@@ -268,15 +279,22 @@ static __always_inline void emit(struct sess *ss, __u8 hook, __u8 allowed, __u8 
 				 const __u32 *addr, __u16 port, __u32 pid)
 {
 	struct egress_event *e;
+	__u64 slot, *owner;
 	void *rb;
 
 	stat_add(ss, allowed ? EGRESS_STAT_ALLOWED : EGRESS_STAT_DENIED, 1);
-	rb = bpf_map_lookup_elem(&rings, &ss->id);
+	/* Only into a ring the session holds: a slot given back (or never
+	 * taken) says nothing, whatever ring it still has. */
+	slot = ss->s->ring;
+	owner = bpf_map_lookup_elem(&ring_owners, &slot);
+	rb = owner && *owner == ss->id ? bpf_map_lookup_elem(&rings, &slot) : NULL;
 	e = rb ? bpf_ringbuf_reserve(rb, sizeof(*e), 0) : NULL;
 	if (!e) {
 		stat_add(ss, EGRESS_STAT_LOST, 1);
 		return;
 	}
+	e->session = ss->id;
+	e->pad2 = 0;
 	e->addr[0] = addr[0];
 	e->addr[1] = addr[1];
 	e->addr[2] = addr[2];

@@ -581,14 +581,33 @@ int egress_event_format(const EgressEvent *ev, char **ret)
  * slips between two hooks. */
 #define N_PROGS 7
 
+/* An instance's maps, by fd. */
+typedef struct EgressMaps {
+	int sessions_fd, allowlists_fd, rings_fd, owners_fd;
+} EgressMaps;
+
+#define EGRESS_MAPS_INIT                                                                                \
+	{                                                                                               \
+		.sessions_fd = -EBADF, .allowlists_fd = -EBADF, .rings_fd = -EBADF, .owners_fd = -EBADF \
+	}
+
+static void egress_maps_close(EgressMaps *m)
+{
+	m->sessions_fd = safe_close(m->sessions_fd);
+	m->allowlists_fd = safe_close(m->allowlists_fd);
+	m->rings_fd = safe_close(m->rings_fd);
+	m->owners_fd = safe_close(m->owners_fd);
+}
+
 struct Egress {
 	struct egress_bpf *skel; /* private instance; NULL when shared */
 	struct bpf_link *links[N_PROGS];
-	int sessions_fd, allowlists_fd, rings_fd; /* the instance's maps */
-	int ring_fd;				  /* this session's ring buffer */
-	int cgroup_fd;				  /* the session cgroup */
-	uint64_t id;				  /* its cgroup id, the key of every map */
-	bool shared, registered;
+	EgressMaps maps; /* the instance's */
+	int ring_fd;	 /* this session's ring buffer (from the pool) */
+	int cgroup_fd;	 /* the session cgroup */
+	uint64_t id;	 /* its cgroup id, the key of the session maps */
+	uint64_t slot;	 /* its slot in the ring pool, if slot_held */
+	bool shared, registered, slot_held;
 	struct ring_buffer *rb;
 	void (*cb)(const EgressEvent *ev, void *userdata);
 	void *userdata;
@@ -666,6 +685,8 @@ static struct egress_bpf *skel_open(uint64_t private_id, unsigned slice_level, i
 			r = bpf_map__set_max_entries(skel->maps.allowlists, 1);
 		if (r >= 0)
 			r = bpf_map__set_max_entries(skel->maps.rings, 1);
+		if (r >= 0)
+			r = bpf_map__set_max_entries(skel->maps.ring_owners, 1);
 	}
 	if (r >= 0)
 		r = egress_bpf__load(skel);
@@ -724,7 +745,9 @@ static int handle_event(void *ctx, void *data, size_t size)
 	const struct egress_event *raw = data;
 	EgressEvent ev;
 
-	if (size < sizeof(*raw))
+	/* A ring from the pool may still hold what an earlier session, whose
+	 * kdc-run was killed, did not read: not ours. */
+	if (size < sizeof(*raw) || raw->session != e->id)
 		return 0;
 	ev = (EgressEvent){
 	    .allowed = raw->allowed,
@@ -847,8 +870,9 @@ static int session_values(struct egress_session **ret, int *ret_n)
 	return 0;
 }
 
-/* Writes the session's flags on every CPU (and zeroes its counters). */
-static int session_write(int sessions_fd, uint64_t id, uint32_t flags, uint64_t map_flags)
+/* Writes the session's flags and ring slot on every CPU (and zeroes its
+ * counters). */
+static int session_write(int sessions_fd, uint64_t id, uint32_t flags, uint64_t slot, uint64_t map_flags)
 {
 	_cleanup_free_ struct egress_session *v = NULL;
 	int n_cpus, r;
@@ -856,45 +880,65 @@ static int session_write(int sessions_fd, uint64_t id, uint32_t flags, uint64_t 
 	r = session_values(&v, &n_cpus);
 	if (r < 0)
 		return r;
-	for (int i = 0; i < n_cpus; i++)
+	for (int i = 0; i < n_cpus; i++) {
 		v[i].flags = flags;
+		v[i].ring = (uint32_t) slot;
+	}
 	if (bpf_map_update_elem(sessions_fd, &id, v, map_flags) < 0)
 		return negative_errno();
 	return 0;
 }
 
-static void session_forget(int sessions_fd, int allowlists_fd, int rings_fd, uint64_t id)
+/* Gives a slot of the ring pool back, if the session still holds it. Its
+ * ring stays for the next session in the pool's lower slots; one in a higher
+ * slot goes (taking it out waits for an RCU grace period on older kernels).
+ * Only the holder or, once the holder's cgroup is gone, the sweep give a
+ * slot back; the programs write into a ring only for the slot's holder, and
+ * the reader keeps only its own session's events, so a slot handed on twice
+ * by two racing sweeps can lose events but never mix them up. */
+static void slot_release(const EgressMaps *m, uint64_t slot, uint64_t id)
 {
-	/* The reverse order of session_register(): rings last, so that the
-	 * sweep (which walks rings) sees every half-removed session. */
-	(void) bpf_map_delete_elem(sessions_fd, &id);
-	(void) bpf_map_delete_elem(allowlists_fd, &id);
-	(void) bpf_map_delete_elem(rings_fd, &id);
+	uint64_t owner;
+
+	if (bpf_map_lookup_elem(m->owners_fd, &slot, &owner) < 0 || owner != id)
+		return;
+	if (slot >= EGRESS_RING_POOL)
+		(void) bpf_map_delete_elem(m->rings_fd, &slot);
+	(void) bpf_map_delete_elem(m->owners_fd, &slot);
+}
+
+static void session_forget(const EgressMaps *m, uint64_t id, const uint64_t *slot)
+{
+	/* The reverse order of session_register(): the slot last, so that
+	 * the sweep (which walks the slots' holders) sees every half-removed
+	 * session. */
+	(void) bpf_map_delete_elem(m->sessions_fd, &id);
+	(void) bpf_map_delete_elem(m->allowlists_fd, &id);
+	if (slot)
+		slot_release(m, *slot, id);
 }
 
 /* Forgets the sessions whose cgroup no longer exists: left by a kdc-run that
- * was killed before it could unregister. Cheap: the maps hold the live
- * sessions only. */
-static void sweep(int mount_fd, int sessions_fd, int allowlists_fd, int rings_fd)
+ * was killed before it could unregister. Cheap: every live session holds a
+ * slot of the ring pool, and the pool holds the live sessions only. */
+static void sweep(int mount_fd, const EgressMaps *m)
 {
-	uint64_t key, next, gone[64];
+	uint64_t key, next, owner, gone[64][2];
 	size_t n = 0;
 	void *prev = NULL;
 
-	while (n < ARRAY_SIZE(gone) && bpf_map_get_next_key(rings_fd, prev, &next) == 0) {
+	while (n < ARRAY_SIZE(gone) && bpf_map_get_next_key(m->owners_fd, prev, &next) == 0) {
 		key = next;
 		prev = &key;
-		if (cgroup_id_exists(mount_fd, key) == 0)
-			gone[n++] = key;
+		if (bpf_map_lookup_elem(m->owners_fd, &key, &owner) >= 0 && cgroup_id_exists(mount_fd, owner) == 0) {
+			gone[n][0] = key;
+			gone[n++][1] = owner;
+		}
 	}
 	for (size_t i = 0; i < n; i++)
-		session_forget(sessions_fd, allowlists_fd, rings_fd, gone[i]);
+		session_forget(m, gone[i][1], &gone[i][0]);
 }
 
-/* Enters the session into the instance's maps: its ring buffer, then its
- * allowlist (filled, then frozen: from here on nobody, not even this
- * process, can change it), then its flags; the programs see nothing of it
- * before the last step. */
 /* A session's own maps, made with the bare BPF_MAP_CREATE command:
  * libbpf's bpf_map_create() first loads a probe program in every new
  * process (to decide whether to raise RLIMIT_MEMLOCK, which kernels with
@@ -920,21 +964,57 @@ static int session_map_create(enum bpf_map_type type, uint32_t key_size, uint32_
 	return fd;
 }
 
+/* A slot of the ring pool for the session, and its ring buffer: the lowest
+ * free slot, whose ring is reused if it has one. Claiming is one atomic
+ * insert (BPF_NOEXIST), so concurrent runs never share a slot. */
+static int ring_claim(Egress *e)
+{
+	for (uint64_t slot = 0; slot < EGRESS_MAX_SESSIONS; slot++) {
+		uint32_t inner_id;
+
+		if (bpf_map_update_elem(e->maps.owners_fd, &slot, &e->id, BPF_NOEXIST) < 0) {
+			if (errno == EEXIST)
+				continue;
+			return negative_errno(); /* E2BIG: every slot taken */
+		}
+		e->slot = slot;
+		e->slot_held = true;
+		if (bpf_map_lookup_elem(e->maps.rings_fd, &slot, &inner_id) >= 0) {
+			e->ring_fd = bpf_map_get_fd_by_id(inner_id);
+			if (e->ring_fd >= 0)
+				return 0;
+		}
+		if (errno != ENOENT)
+			return negative_errno();
+		/* No ring in this slot yet. No map name: libbpf would first
+		 * probe whether the kernel takes names by loading two
+		 * programs (~0.5 ms on every run; a fresh process has no
+		 * cache). bpftool shows the ring by id, in "rings". */
+		e->ring_fd = session_map_create(BPF_MAP_TYPE_RINGBUF, 0, 0, EGRESS_RINGBUF_SIZE, 0);
+		if (e->ring_fd < 0)
+			return e->ring_fd;
+		if (bpf_map_update_elem(e->maps.rings_fd, &slot, &e->ring_fd, BPF_ANY) < 0)
+			return negative_errno();
+		return 0;
+	}
+	return -E2BIG;
+}
+
+/* Enters the session into the instance's maps: a slot of the ring pool and
+ * its ring buffer, then its allowlist (filled, then frozen: from here on
+ * nobody, not even this process, can change it), then its flags; the
+ * programs see nothing of it before the last step. */
 static int session_register(Egress *e, const EgressPlan *p, unsigned flags)
 {
 	_cleanup_close_ int trie_fd = -EBADF;
 	bool deny_all = flags & EGRESS_DENY_ALL;
 
-	/* No map names: libbpf would first probe whether the kernel takes
-	 * names by loading two programs (~0.5 ms on every run; a fresh
-	 * process has no cache). bpftool shows them by id, and the session
-	 * by the key (its cgroup id) in the named outer maps. */
-	e->ring_fd = session_map_create(BPF_MAP_TYPE_RINGBUF, 0, 0, EGRESS_RINGBUF_SIZE, 0);
-	if (e->ring_fd < 0)
-		return e->ring_fd;
-	if (bpf_map_update_elem(e->rings_fd, &e->id, &e->ring_fd, BPF_ANY) < 0)
-		return negative_errno();
+	int r;
+
 	e->registered = true;
+	r = ring_claim(e);
+	if (r < 0)
+		return r;
 
 	if (!deny_all) {
 		trie_fd =
@@ -956,14 +1036,14 @@ static int session_register(Egress *e, const EgressPlan *p, unsigned flags)
 		}
 		if (bpf_map_freeze(trie_fd) < 0)
 			return negative_errno();
-		if (bpf_map_update_elem(e->allowlists_fd, &e->id, &trie_fd, BPF_ANY) < 0)
+		if (bpf_map_update_elem(e->maps.allowlists_fd, &e->id, &trie_fd, BPF_ANY) < 0)
 			return negative_errno();
 	}
 
 	/* The ring is mapped into our memory (twice its size: libbpf maps
 	 * the data area twice) only once it has something to say: most runs
 	 * never connect anywhere (egress_consume). */
-	return session_write(e->sessions_fd, e->id, deny_all ? EGRESS_SESSION_DENY_ALL : 0, BPF_ANY);
+	return session_write(e->maps.sessions_fd, e->id, deny_all ? EGRESS_SESSION_DENY_ALL : 0, e->slot, BPF_ANY);
 }
 
 void egress_free(Egress *e)
@@ -978,14 +1058,12 @@ void egress_free(Egress *e)
 		 * send nothing from here on. The entry goes when the cgroup is
 		 * empty (as it is once the box's pid 1 is reaped), else the
 		 * sweep removes it with the cgroup. */
-		(void) session_write(e->sessions_fd, e->id, EGRESS_SESSION_CLOSED, BPF_EXIST);
+		(void) session_write(e->maps.sessions_fd, e->id, EGRESS_SESSION_CLOSED, e->slot, BPF_EXIST);
 		if (!cgroup_populated(e->cgroup_fd, e->id))
-			session_forget(e->sessions_fd, e->allowlists_fd, e->rings_fd, e->id);
+			session_forget(&e->maps, e->id, e->slot_held ? &e->slot : NULL);
 	}
 	egress_bpf__destroy(e->skel);
-	safe_close(e->sessions_fd);
-	safe_close(e->allowlists_fd);
-	safe_close(e->rings_fd);
+	egress_maps_close(&e->maps);
 	safe_close(e->ring_fd);
 	safe_close(e->cgroup_fd);
 	free(e);
@@ -999,7 +1077,8 @@ static int egress_new(int cgroup_fd, Egress **ret)
 
 	if (!e)
 		return -ENOMEM;
-	e->sessions_fd = e->allowlists_fd = e->rings_fd = e->ring_fd = e->cgroup_fd = -EBADF;
+	e->maps = (EgressMaps) EGRESS_MAPS_INIT;
+	e->ring_fd = e->cgroup_fd = -EBADF;
 	e->cgroup_fd = fcntl(cgroup_fd, F_DUPFD_CLOEXEC, 3);
 	if (e->cgroup_fd < 0)
 		return negative_errno();
@@ -1024,10 +1103,11 @@ static int attach_private(const EgressPlan *p, int cgroup_fd, unsigned flags, Eg
 	e->skel = skel_open(e->id, 0, &r);
 	if (!e->skel)
 		return r;
-	e->sessions_fd = fcntl(bpf_map__fd(e->skel->maps.sessions), F_DUPFD_CLOEXEC, 3);
-	e->allowlists_fd = fcntl(bpf_map__fd(e->skel->maps.allowlists), F_DUPFD_CLOEXEC, 3);
-	e->rings_fd = fcntl(bpf_map__fd(e->skel->maps.rings), F_DUPFD_CLOEXEC, 3);
-	if (e->sessions_fd < 0 || e->allowlists_fd < 0 || e->rings_fd < 0)
+	e->maps.sessions_fd = fcntl(bpf_map__fd(e->skel->maps.sessions), F_DUPFD_CLOEXEC, 3);
+	e->maps.allowlists_fd = fcntl(bpf_map__fd(e->skel->maps.allowlists), F_DUPFD_CLOEXEC, 3);
+	e->maps.rings_fd = fcntl(bpf_map__fd(e->skel->maps.rings), F_DUPFD_CLOEXEC, 3);
+	e->maps.owners_fd = fcntl(bpf_map__fd(e->skel->maps.ring_owners), F_DUPFD_CLOEXEC, 3);
+	if (e->maps.sessions_fd < 0 || e->maps.allowlists_fd < 0 || e->maps.rings_fd < 0 || e->maps.owners_fd < 0)
 		return negative_errno();
 	r = session_register(e, p, flags);
 	if (r < 0)
@@ -1084,7 +1164,8 @@ static uint64_t build_id(void)
 }
 
 typedef struct Instance {
-	int sessions_fd, allowlists_fd, rings_fd, meta_fd;
+	EgressMaps maps;
+	int meta_fd;
 	uint32_t meta_id;    /* the meta map's id: names the instance */
 	uint32_t prog_id;    /* its egress_skb program */
 	bool ours, complete; /* installed by this build; every program attached */
@@ -1092,15 +1173,13 @@ typedef struct Instance {
 
 static void instance_done(Instance *in)
 {
-	in->sessions_fd = safe_close(in->sessions_fd);
-	in->allowlists_fd = safe_close(in->allowlists_fd);
-	in->rings_fd = safe_close(in->rings_fd);
+	egress_maps_close(&in->maps);
 	in->meta_fd = safe_close(in->meta_fd);
 }
 
-#define INSTANCE_INIT                                                                                 \
-	{                                                                                             \
-		.sessions_fd = -EBADF, .allowlists_fd = -EBADF, .rings_fd = -EBADF, .meta_fd = -EBADF \
+#define INSTANCE_INIT                                       \
+	{                                                   \
+		.maps = EGRESS_MAPS_INIT, .meta_fd = -EBADF \
 	}
 
 /* Reads one program attached to the slice: is it our egress_skb, and of
@@ -1131,11 +1210,13 @@ static int instance_read(uint32_t prog_id, Instance *in)
 		if (bpf_obj_get_info_by_fd(fd, &mi, &mlen) >= 0) {
 			if (streq(mi.name, "sessions") && mi.type == BPF_MAP_TYPE_PERCPU_HASH &&
 			    mi.value_size == sizeof(struct egress_session))
-				slot = &in->sessions_fd;
+				slot = &in->maps.sessions_fd;
 			else if (streq(mi.name, "allowlists") && mi.type == BPF_MAP_TYPE_HASH_OF_MAPS)
-				slot = &in->allowlists_fd;
+				slot = &in->maps.allowlists_fd;
 			else if (streq(mi.name, "rings") && mi.type == BPF_MAP_TYPE_HASH_OF_MAPS)
-				slot = &in->rings_fd;
+				slot = &in->maps.rings_fd;
+			else if (streq(mi.name, "ring_owners") && mi.type == BPF_MAP_TYPE_HASH)
+				slot = &in->maps.owners_fd;
 			else if (streq(mi.name, "meta") && mi.type == BPF_MAP_TYPE_ARRAY &&
 				 mi.value_size == sizeof(struct egress_meta)) {
 				slot = &in->meta_fd;
@@ -1147,8 +1228,8 @@ static int instance_read(uint32_t prog_id, Instance *in)
 		else
 			(void) close(fd);
 	}
-	if (in->sessions_fd < 0 || in->allowlists_fd < 0 || in->rings_fd < 0 || in->meta_fd < 0 ||
-	    bpf_map_lookup_elem(in->meta_fd, &zero, &m) < 0) {
+	if (in->maps.sessions_fd < 0 || in->maps.allowlists_fd < 0 || in->maps.rings_fd < 0 || in->maps.owners_fd < 0 ||
+	    in->meta_fd < 0 || bpf_map_lookup_elem(in->meta_fd, &zero, &m) < 0) {
 		instance_done(in);
 		return 0;
 	}
@@ -1281,9 +1362,9 @@ static bool instance_idle(int slice_fd, const Instance *in)
 {
 	uint64_t key;
 
-	sweep(slice_fd, in->sessions_fd, in->allowlists_fd, in->rings_fd);
-	return bpf_map_get_next_key(in->rings_fd, NULL, &key) < 0 && errno == ENOENT &&
-	       bpf_map_get_next_key(in->sessions_fd, NULL, &key) < 0 && errno == ENOENT;
+	sweep(slice_fd, &in->maps);
+	return bpf_map_get_next_key(in->maps.owners_fd, NULL, &key) < 0 && errno == ENOENT &&
+	       bpf_map_get_next_key(in->maps.sessions_fd, NULL, &key) < 0 && errno == ENOENT;
 }
 
 /* Detaches the instances of other builds (an upgrade, a rebuild) that hold
@@ -1374,16 +1455,14 @@ static int attach_shared(const EgressPlan *p, int slice_fd, int cgroup_fd, unsig
 	r = instance_get(slice_fd, lock_fd, &in);
 	if (r < 0)
 		return r;
-	e->sessions_fd = in.sessions_fd;
-	e->allowlists_fd = in.allowlists_fd;
-	e->rings_fd = in.rings_fd;
+	e->maps = in.maps;
 	safe_close(in.meta_fd);
 
-	sweep(slice_fd, e->sessions_fd, e->allowlists_fd, e->rings_fd);
+	sweep(slice_fd, &e->maps);
 	r = session_register(e, p, flags);
 	if (r < 0) {
 		/* nothing of the box runs yet: forget it at once */
-		session_forget(e->sessions_fd, e->allowlists_fd, e->rings_fd, e->id);
+		session_forget(&e->maps, e->id, e->slot_held ? &e->slot : NULL);
 		e->registered = false;
 		return r;
 	}
@@ -1452,7 +1531,7 @@ int egress_shared_status(int slice_fd, char **ret_desc)
 			return -ENOMEM;
 		return 0;
 	}
-	while (bpf_map_get_next_key(in.sessions_fd, prev, &next) == 0 && n < EGRESS_MAX_SESSIONS) {
+	while (bpf_map_get_next_key(in.maps.sessions_fd, prev, &next) == 0 && n < EGRESS_MAX_SESSIONS) {
 		key = next;
 		prev = &key;
 		n++;
@@ -1506,7 +1585,7 @@ static int stat_sums(Egress *e, uint64_t sums[_EGRESS_STAT_MAX])
 	r = session_values(&v, &n_cpus);
 	if (r < 0)
 		return r;
-	if (bpf_map_lookup_elem(e->sessions_fd, &e->id, v) < 0)
+	if (bpf_map_lookup_elem(e->maps.sessions_fd, &e->id, v) < 0)
 		return negative_errno();
 	memset(sums, 0, sizeof(uint64_t) * _EGRESS_STAT_MAX);
 	for (int i = 0; i < n_cpus; i++)

@@ -8,7 +8,9 @@
 # (KDC_EGRESS_SHARED=0) still decides; a cgroup under kdc.slice without an
 # entry is left to the other programs (the documented rule). Traffic goes
 # only to a private world this test builds. The shared programs stay on
-# kdc.slice on purpose (kdc-run.1, FILES).
+# kdc.slice on purpose (kdc-run.1, FILES). The ring pool: rings are reused
+# from slot to slot, and a dead session's unread events are not the next
+# session's.
 . "$top_srcdir/tests/lib/libtest.sh"
 require_root
 require_cmd ip nsenter
@@ -38,16 +40,17 @@ run() { # [ENV=...] -- kdc-run arguments
 
 # The programs on kdc.slice, "ID TYPE" per line.
 progs() { "$BPFTOOL" cgroup show "$SLICE" 2>/dev/null | awk '$1 ~ /^[0-9]+$/ && $NF != "" { print $1, $2 }' | sort; }
-# The sessions map of this build's instance: the egress_skb program's map
-# named "sessions" (the newest egress_skb, the one this build installed).
-sessions_map() {
+# A map of this build's instance: the egress_skb program's map of that name
+# (the newest egress_skb, the one this build installed).
+instance_map() {
 	local p m
 	for p in $("$BPFTOOL" cgroup show "$SLICE" 2>/dev/null | awk '$NF == "egress_skb" { print $1 }'); do
 		for m in $("$BPFTOOL" prog show id "$p" | sed -n 's/.*map_ids \([0-9,]*\).*/\1/p' | tr , ' '); do
-			"$BPFTOOL" map show id "$m" | grep -q ' name sessions ' && echo "$m"
+			"$BPFTOOL" map show id "$m" | grep -q " name $1 " && echo "$m"
 		done
 	done | tail -n 1
 }
+sessions_map() { instance_map sessions; }
 # has_entry MAP CGROUP-ID: the sessions map holds that key.
 has_entry() {
 	local k
@@ -130,6 +133,64 @@ like "$(cat "$work/a.json")" 'deny connect4 tcp 198.51.100.1:8081' "concurrent A
 like "$(cat "$work/b.json")" '"egress_denied": 0,' "concurrent B: none of A's denials"
 like "$(cat "$work/b.json")" '"egress_allowed": 2,' "concurrent B: its two allowed connects counted"
 unlike "$(cat "$work/b.json")" '198\.51\.100\.1:8081' "concurrent B: A's denied destination is not among its events"
+
+# (i) The ring pool: a session takes the lowest free slot of "ring_owners"
+# and the ring buffer that slot keeps in "rings", and gives the slot back
+# at its end; the ring stays for the next session.
+RINGS=$(instance_map rings)
+OWNERS=$(instance_map ring_owners)
+ok "the ring pool's maps are found" test -n "$RINGS" -a -n "$OWNERS"
+# u64 little-endian bytes of bpftool's JSON as a number; "-" if none.
+le() { python3 -c 'import json, sys
+try: v = json.load(sys.stdin)
+except ValueError: print("-"); sys.exit()
+print(int.from_bytes(bytes(int(x, 16) for x in v[sys.argv[1]]), "little") if v else "-")' "$1"; }
+slot_key() { printf '%016x' "$1" | sed 's/\(..\)/\1 /g' | awk '{ for (i = NF; i >= 1; i--) printf "0x%s ", $i }'; }
+ring_of() { "$BPFTOOL" -j map lookup id "$RINGS" key $(slot_key "$1") 2>/dev/null | le value; }
+owner_of() { "$BPFTOOL" -j map lookup id "$OWNERS" key $(slot_key "$1") 2>/dev/null | le value; }
+n_owners() { "$BPFTOOL" -j map dump id "$OWNERS" | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))'; }
+run -- /bin/true >/dev/null 2>&1
+r0=$(ring_of 0)
+like "$r0" '^[0-9]+$' "after a run, slot 0 keeps its ring (map id $r0)"
+is "$(n_owners)" 0 "... and no session holds a slot"
+run -- /bin/true >/dev/null 2>&1
+is "$(ring_of 0)" "$r0" "the next run used the same ring and left it there"
+run --net filtered --allow 198.51.100.1:8080 -- /bin/sleep 3 >/dev/null 2>&1 &
+kr=$!
+add_cleanup "kill -9 $kr 2>/dev/null"
+session_with_entry
+is "$(owner_of 0)" "$(stat -c %i "$sess")" "a running session holds slot 0 (its cgroup id)"
+run -- /bin/true >/dev/null 2>&1
+is "$(owner_of 0)" "$(stat -c %i "$sess")" "... a second session meanwhile took another slot"
+like "$(ring_of 1)" '^[0-9]+$' "... slot 1, which has a ring of its own now"
+wait $kr
+is "$(n_owners)" 0 "both gave their slot back"
+# A session whose kdc-run is killed before it reads its events leaves them
+# in its ring; the next session in that slot must not report them as its
+# own. kdc-run is stopped while its agent is denied, then killed.
+rm -f "$work/go" "$work/done"
+nsenter --net=/run/netns/$NS "$KDC_RUN" --profile default --quiet --workdir "$work" --ro-bind "$PROBE_DIR:/probe" \
+	--net filtered --allow 198.51.100.1:8080 -- /bin/sh -c \
+	'while [ ! -e /work/go ]; do sleep 0.05; done; /probe/box-probe tcp4 198.51.100.1 8081 >/work/done; sleep 30' \
+	>/dev/null 2>&1 &
+kr=$!
+add_cleanup "kill -9 $kr 2>/dev/null"
+session_with_entry
+id=$(stat -c %i "$sess")
+is "$(owner_of 0)" "$id" "a session to be killed holds slot 0"
+kill -STOP $kr
+touch "$work/go"
+wait_for test -s "$work/done"
+is "$(cat "$work/done")" EPERM "... its agent was denied while its kdc-run was stopped (the event stays unread)"
+kill -9 $kr
+wait $kr 2>/dev/null
+echo 1 >"$sess/cgroup.kill" 2>/dev/null
+for i in $(seq 50); do rmdir "$sess" 2>/dev/null && break; sleep 0.1; done
+run --json-status "$work/i.json" -- /bin/true >/dev/null 2>&1
+is "$(ring_of 0)" "$r0" "the next session took slot 0 and its ring, the dead one's events in it"
+like "$(cat "$work/i.json")" '"egress_denied": 0,' "... and counts no denial"
+unlike "$(cat "$work/i.json")" '198\.51\.100\.1:8081' "... and reports none of the dead session's events"
+is "$(n_owners)" 0 "... and the dead session's slot was swept"
 
 # (e) The fallback: the programs loaded for the session alone.
 out=$(KDC_EGRESS_SHARED=0 run -vv --net filtered --allow 198.51.100.1:8080 --json-status "$work/e.json" -- \
