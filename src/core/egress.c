@@ -607,7 +607,7 @@ struct Egress {
 	int cgroup_fd;	 /* the session cgroup */
 	uint64_t id;	 /* its cgroup id, the key of the session maps */
 	uint64_t slot;	 /* its slot in the ring pool, if slot_held */
-	bool shared, registered, slot_held;
+	bool shared, registered, slot_held, has_allowlist;
 	struct ring_buffer *rb;
 	void (*cb)(const EgressEvent *ev, void *userdata);
 	void *userdata;
@@ -907,13 +907,17 @@ static void slot_release(const EgressMaps *m, uint64_t slot, uint64_t id)
 	(void) bpf_map_delete_elem(m->owners_fd, &slot);
 }
 
-static void session_forget(const EgressMaps *m, uint64_t id, const uint64_t *slot)
+/* allowlist: whether the session may have one (false only when it is known
+ * to have none: a delete from a map of maps waits for an RCU grace period on
+ * kernels before 6.9 even when there is nothing to delete). */
+static void session_forget(const EgressMaps *m, uint64_t id, bool allowlist, const uint64_t *slot)
 {
 	/* The reverse order of session_register(): the slot last, so that
 	 * the sweep (which walks the slots' holders) sees every half-removed
 	 * session. */
 	(void) bpf_map_delete_elem(m->sessions_fd, &id);
-	(void) bpf_map_delete_elem(m->allowlists_fd, &id);
+	if (allowlist)
+		(void) bpf_map_delete_elem(m->allowlists_fd, &id);
 	if (slot)
 		slot_release(m, *slot, id);
 }
@@ -936,7 +940,7 @@ static void sweep(int mount_fd, const EgressMaps *m)
 		}
 	}
 	for (size_t i = 0; i < n; i++)
-		session_forget(m, gone[i][1], &gone[i][0]);
+		session_forget(m, gone[i][1], true, &gone[i][0]);
 }
 
 /* A session's own maps, made with the bare BPF_MAP_CREATE command:
@@ -1036,6 +1040,7 @@ static int session_register(Egress *e, const EgressPlan *p, unsigned flags)
 		}
 		if (bpf_map_freeze(trie_fd) < 0)
 			return negative_errno();
+		e->has_allowlist = true;
 		if (bpf_map_update_elem(e->maps.allowlists_fd, &e->id, &trie_fd, BPF_ANY) < 0)
 			return negative_errno();
 	}
@@ -1060,7 +1065,7 @@ void egress_free(Egress *e)
 		 * sweep removes it with the cgroup. */
 		(void) session_write(e->maps.sessions_fd, e->id, EGRESS_SESSION_CLOSED, e->slot, BPF_EXIST);
 		if (!cgroup_populated(e->cgroup_fd, e->id))
-			session_forget(&e->maps, e->id, e->slot_held ? &e->slot : NULL);
+			session_forget(&e->maps, e->id, e->has_allowlist, e->slot_held ? &e->slot : NULL);
 	}
 	egress_bpf__destroy(e->skel);
 	egress_maps_close(&e->maps);
@@ -1462,7 +1467,7 @@ static int attach_shared(const EgressPlan *p, int slice_fd, int cgroup_fd, unsig
 	r = session_register(e, p, flags);
 	if (r < 0) {
 		/* nothing of the box runs yet: forget it at once */
-		session_forget(&e->maps, e->id, e->slot_held ? &e->slot : NULL);
+		session_forget(&e->maps, e->id, e->has_allowlist, e->slot_held ? &e->slot : NULL);
 		e->registered = false;
 		return r;
 	}

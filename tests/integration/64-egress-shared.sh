@@ -97,8 +97,11 @@ add_cleanup "kill -9 $kr 2>/dev/null"
 session_with_entry
 id=$(stat -c %i "$sess" 2>/dev/null)
 ok "a running session has its entry (cgroup id $id)" has_entry "$MAP" "$id"
+ALLOW=$(instance_map allowlists)
+ok "... and its allowlist" has_entry "$ALLOW" "$id"
 wait $kr
 fails "... which is gone after the run" has_entry "$MAP" "$id"
+fails "... as is its allowlist" has_entry "$ALLOW" "$id"
 
 # (c) A SIGKILLed kdc-run leaves its entry; it is swept once the cgroup is gone.
 # nsenter execs kdc-run: $! is kdc-run itself
