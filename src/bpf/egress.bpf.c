@@ -93,6 +93,16 @@ struct {
 	__array(values, struct event_ring);
 } rings SEC(".maps");
 
+/* Pooled slot -> its ring's map id (0: none yet), kept by the loader: a
+ * lookup in "rings" from user space waits for an RCU grace period on
+ * kernels before 6.9 (bpf_map_copy_value), a lookup here does not. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, EGRESS_RING_POOL);
+} ring_ids SEC(".maps");
+
 /* Slot -> the session (cgroup id) that holds it. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -295,6 +305,11 @@ static __always_inline void emit(struct sess *ss, __u8 hook, __u8 allowed, __u8 
 	}
 	e->session = ss->id;
 	e->pad2 = 0;
+	/* A branch no instance takes (no cgroup is that deep): it makes
+	 * ring_ids one of the programs' maps, which is how the loader finds
+	 * the maps of an attached instance. */
+	if (cfg_slice_level == (__u32) -1)
+		bpf_map_lookup_elem(&ring_ids, &e->pad2);
 	e->addr[0] = addr[0];
 	e->addr[1] = addr[1];
 	e->addr[2] = addr[2];

@@ -583,12 +583,13 @@ int egress_event_format(const EgressEvent *ev, char **ret)
 
 /* An instance's maps, by fd. */
 typedef struct EgressMaps {
-	int sessions_fd, allowlists_fd, rings_fd, owners_fd;
+	int sessions_fd, allowlists_fd, rings_fd, owners_fd, ids_fd;
 } EgressMaps;
 
-#define EGRESS_MAPS_INIT                                                                                \
-	{                                                                                               \
-		.sessions_fd = -EBADF, .allowlists_fd = -EBADF, .rings_fd = -EBADF, .owners_fd = -EBADF \
+#define EGRESS_MAPS_INIT                                                                                 \
+	{                                                                                                \
+		.sessions_fd = -EBADF, .allowlists_fd = -EBADF, .rings_fd = -EBADF, .owners_fd = -EBADF, \
+		.ids_fd = -EBADF                                                                         \
 	}
 
 static void egress_maps_close(EgressMaps *m)
@@ -597,6 +598,7 @@ static void egress_maps_close(EgressMaps *m)
 	m->allowlists_fd = safe_close(m->allowlists_fd);
 	m->rings_fd = safe_close(m->rings_fd);
 	m->owners_fd = safe_close(m->owners_fd);
+	m->ids_fd = safe_close(m->ids_fd);
 }
 
 struct Egress {
@@ -974,7 +976,10 @@ static int session_map_create(enum bpf_map_type type, uint32_t key_size, uint32_
 static int ring_claim(Egress *e)
 {
 	for (uint64_t slot = 0; slot < EGRESS_MAX_SESSIONS; slot++) {
-		uint32_t inner_id;
+		uint32_t k = (uint32_t) slot, ring_id = 0, zero = 0;
+		bool pooled = slot < EGRESS_RING_POOL && e->maps.ids_fd >= 0;
+		struct bpf_map_info info = {};
+		uint32_t len = sizeof(info);
 
 		if (bpf_map_update_elem(e->maps.owners_fd, &slot, &e->id, BPF_NOEXIST) < 0) {
 			if (errno == EEXIST)
@@ -983,12 +988,20 @@ static int ring_claim(Egress *e)
 		}
 		e->slot = slot;
 		e->slot_held = true;
-		if (bpf_map_lookup_elem(e->maps.rings_fd, &slot, &inner_id) >= 0) {
-			e->ring_fd = bpf_map_get_fd_by_id(inner_id);
+		/* A pooled slot's ring, by the id ring_ids keeps: never the
+		 * id of a freed map, as ring_ids is cleared before the ring
+		 * in "rings" is replaced, and pooled rings leave "rings"
+		 * only with the instance. */
+		if (pooled && bpf_map_lookup_elem(e->maps.ids_fd, &k, &ring_id) < 0)
+			return negative_errno();
+		if (ring_id != 0) {
+			e->ring_fd = bpf_map_get_fd_by_id(ring_id);
 			if (e->ring_fd >= 0)
 				return 0;
+			if (errno != ENOENT)
+				return negative_errno();
 		}
-		if (errno != ENOENT)
+		if (pooled && bpf_map_update_elem(e->maps.ids_fd, &k, &zero, BPF_ANY) < 0)
 			return negative_errno();
 		/* No ring in this slot yet. No map name: libbpf would first
 		 * probe whether the kernel takes names by loading two
@@ -998,6 +1011,9 @@ static int ring_claim(Egress *e)
 		if (e->ring_fd < 0)
 			return e->ring_fd;
 		if (bpf_map_update_elem(e->maps.rings_fd, &slot, &e->ring_fd, BPF_ANY) < 0)
+			return negative_errno();
+		if (pooled && (bpf_obj_get_info_by_fd(e->ring_fd, &info, &len) < 0 ||
+			       bpf_map_update_elem(e->maps.ids_fd, &k, &info.id, BPF_ANY) < 0))
 			return negative_errno();
 		return 0;
 	}
@@ -1114,6 +1130,7 @@ static int attach_private(const EgressPlan *p, int cgroup_fd, unsigned flags, Eg
 	e->maps.owners_fd = fcntl(bpf_map__fd(e->skel->maps.ring_owners), F_DUPFD_CLOEXEC, 3);
 	if (e->maps.sessions_fd < 0 || e->maps.allowlists_fd < 0 || e->maps.rings_fd < 0 || e->maps.owners_fd < 0)
 		return negative_errno();
+	/* no ring_ids: the private instance's one ring goes with it */
 	r = session_register(e, p, flags);
 	if (r < 0)
 		return r;
@@ -1193,7 +1210,7 @@ static int instance_read(uint32_t prog_id, Instance *in)
 {
 	_cleanup_close_ int prog_fd = bpf_prog_get_fd_by_id(prog_id);
 	struct bpf_prog_info info = {};
-	uint32_t map_ids[8] = {}, len = sizeof(info);
+	uint32_t map_ids[16] = {}, len = sizeof(info);
 	struct egress_meta m = {};
 	uint32_t zero = 0;
 
@@ -1222,6 +1239,9 @@ static int instance_read(uint32_t prog_id, Instance *in)
 				slot = &in->maps.rings_fd;
 			else if (streq(mi.name, "ring_owners") && mi.type == BPF_MAP_TYPE_HASH)
 				slot = &in->maps.owners_fd;
+			else if (streq(mi.name, "ring_ids") && mi.type == BPF_MAP_TYPE_ARRAY &&
+				 mi.max_entries == EGRESS_RING_POOL)
+				slot = &in->maps.ids_fd;
 			else if (streq(mi.name, "meta") && mi.type == BPF_MAP_TYPE_ARRAY &&
 				 mi.value_size == sizeof(struct egress_meta)) {
 				slot = &in->meta_fd;
@@ -1234,7 +1254,7 @@ static int instance_read(uint32_t prog_id, Instance *in)
 			(void) close(fd);
 	}
 	if (in->maps.sessions_fd < 0 || in->maps.allowlists_fd < 0 || in->maps.rings_fd < 0 || in->maps.owners_fd < 0 ||
-	    in->meta_fd < 0 || bpf_map_lookup_elem(in->meta_fd, &zero, &m) < 0) {
+	    in->maps.ids_fd < 0 || in->meta_fd < 0 || bpf_map_lookup_elem(in->meta_fd, &zero, &m) < 0) {
 		instance_done(in);
 		return 0;
 	}
@@ -1289,7 +1309,7 @@ static void instance_detach(int slice_fd, uint32_t meta_id)
 		for (uint32_t i = 0; i < MIN(n, (uint32_t) ARRAY_SIZE(ids)); i++) {
 			_cleanup_close_ int fd = bpf_prog_get_fd_by_id(ids[i]);
 			struct bpf_prog_info info = {};
-			uint32_t map_ids[8] = {}, len = sizeof(info);
+			uint32_t map_ids[16] = {}, len = sizeof(info);
 
 			if (fd < 0)
 				continue;

@@ -991,6 +991,7 @@ int session_main(const char *profile, const ProfileOverrides *o, bool print_prof
 	 *    created. */
 	t0_usec = now_usec();
 	r = profile_load(profile, o, &plan, &error);
+	STEP("profile loaded");
 	if (r < 0) {
 		log_error("%s", error ? error : strerror(-r));
 		if (json_status)
@@ -1071,6 +1072,7 @@ int session_main(const char *profile, const ProfileOverrides *o, bool print_prof
 		fail(&s, "error", EXIT_ERROR);
 		goto finish;
 	}
+	STEP("tenant");
 
 	/* Signals we forward arrive through a signalfd; the agent starts
 	 * with the mask we were given. */
@@ -1109,6 +1111,7 @@ int session_main(const char *profile, const ProfileOverrides *o, bool print_prof
 			}
 		}
 	}
+	STEP("ledger asked");
 
 	/* The filter is built (or read from the cache) before clone, so the
 	 * child only has to install it. */
@@ -1191,12 +1194,14 @@ int session_main(const char *profile, const ProfileOverrides *o, bool print_prof
 
 	STEP("box ended");
 	egress_finish(&s);
+	STEP("egress read");
 
 	/* What the cgroup saw, and the verdict: the clerk can settle (its
 	 * transaction, fsync included, runs while we remove the cgroup). */
 	if (s.cgroup)
 		s.have_stats = cgroup_session_stats(s.cgroup, &s.stats) >= 0;
 	decide(&s);
+	STEP("verdict");
 	settle(&s, &clerk, false);
 	/* Then nothing may remain: kill, wait, remove. */
 	if (s.cgroup) {

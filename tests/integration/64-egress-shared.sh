@@ -142,7 +142,8 @@ unlike "$(cat "$work/b.json")" '198\.51\.100\.1:8081' "concurrent B: A's denied 
 # at its end; the ring stays for the next session.
 RINGS=$(instance_map rings)
 OWNERS=$(instance_map ring_owners)
-ok "the ring pool's maps are found" test -n "$RINGS" -a -n "$OWNERS"
+IDS=$(instance_map ring_ids)
+ok "the ring pool's maps are found" test -n "$RINGS" -a -n "$OWNERS" -a -n "$IDS"
 # u64 little-endian bytes of bpftool's JSON as a number; "-" if none.
 le() { python3 -c 'import json, sys
 try: v = json.load(sys.stdin)
@@ -151,11 +152,13 @@ print(int.from_bytes(bytes(int(x, 16) for x in v[sys.argv[1]]), "little") if v e
 slot_key() { printf '%016x' "$1" | sed 's/\(..\)/\1 /g' | awk '{ for (i = NF; i >= 1; i--) printf "0x%s ", $i }'; }
 ring_of() { "$BPFTOOL" -j map lookup id "$RINGS" key $(slot_key "$1") 2>/dev/null | le value; }
 owner_of() { "$BPFTOOL" -j map lookup id "$OWNERS" key $(slot_key "$1") 2>/dev/null | le value; }
+id_in_ids() { "$BPFTOOL" -j map lookup id "$IDS" key $(printf '%08x' "$1" | sed 's/\(..\)/\1 /g' | awk '{ for (i = NF; i >= 1; i--) printf "0x%s ", $i }') 2>/dev/null | le value; }
 n_owners() { "$BPFTOOL" -j map dump id "$OWNERS" | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))'; }
 run -- /bin/true >/dev/null 2>&1
 r0=$(ring_of 0)
 like "$r0" '^[0-9]+$' "after a run, slot 0 keeps its ring (map id $r0)"
 is "$(n_owners)" 0 "... and no session holds a slot"
+is "$(id_in_ids 0)" "$r0" "ring_ids names slot 0's ring (read without a lookup in rings)"
 run -- /bin/true >/dev/null 2>&1
 is "$(ring_of 0)" "$r0" "the next run used the same ring and left it there"
 run --net filtered --allow 198.51.100.1:8080 -- /bin/sleep 3 >/dev/null 2>&1 &
