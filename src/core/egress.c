@@ -1028,7 +1028,6 @@ static int session_register(Egress *e, const EgressPlan *p, unsigned flags)
 {
 	_cleanup_close_ int trie_fd = -EBADF;
 	bool deny_all = flags & EGRESS_DENY_ALL;
-
 	int r;
 
 	e->registered = true;
