@@ -70,6 +70,7 @@ typedef struct Session {
 	Egress *egress; /* NULL: no programs attached */
 	uint64_t egress_bytes, egress_allowed, egress_denied, egress_lost;
 	uint64_t egress_unaudited; /* delivered beyond EGRESS_AUDIT_MAX */
+	bool egress_unreadable;	   /* the ring could not be read: not polled again */
 	bool have_egress_stats;
 	char **egress_lines; /* the same, formatted */
 	json_t *egress_first_denials;
@@ -623,7 +624,7 @@ static int watch(Session *s, const sigset_t *sigs)
 		    {.fd = msg_open ? s->box.msg_fd : -1, .events = POLLIN},
 		    {.fd = tfd, .events = POLLIN},
 		    {.fd = s->notify_done ? -1 : s->notify_fd, .events = POLLIN},
-		    {.fd = s->egress ? egress_event_fd(s->egress) : -1, .events = POLLIN},
+		    {.fd = s->egress && !s->egress_unreadable ? egress_event_fd(s->egress) : -1, .events = POLLIN},
 		};
 
 		if (poll(pfd, ARRAY_SIZE(pfd), -1) < 0) {
@@ -643,8 +644,17 @@ static int watch(Session *s, const sigset_t *sigs)
 					msg_open = false;
 			}
 		}
-		if (pfd[5].revents)
-			(void) egress_consume(s->egress, on_egress_event, s);
+		/* A ring that polls readable but cannot be read would keep this
+		 * loop spinning until the box ends: read it once, then leave it
+		 * to the counters. */
+		if (pfd[5].revents) {
+			int k = egress_consume(s->egress, on_egress_event, s);
+			if (k < 0) {
+				log_warning_errno(k, "egress: cannot read the box's decisions: %m; they are counted, "
+						     "not audited one by one");
+				s->egress_unreadable = true;
+			}
+		}
 		if (s->notify_fd >= 0 && !s->notify_done && pfd[4].revents) {
 			if (pfd[4].revents & POLLIN)
 				handle_violation(s);

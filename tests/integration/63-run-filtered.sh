@@ -89,6 +89,26 @@ like "$out" '^; egress allowlist, resolved now and pinned for the run:$' "--prin
 like "$out" '^;   localhost:8080 -> 127\.0\.0\.1/32:8080(, \[::1/128\]:8080)? \(opens loopback\)$' \
 	"--print-profile: ... with the HOST entry resolved to loopback"
 
+# A ring that cannot be read (KDC_TEST_EGRESS_UNREADABLE=1, testing only:
+# mapping it fails) must not keep kdc-run's loop spinning while the box runs:
+# one warning, the decisions counted, and kdc-run idle. The box is denied
+# once, then sleeps 2 s; a spinning kdc-run would use about 2 s of CPU.
+# nsenter and env exec: $! is kdc-run itself.
+nsenter --net=/run/netns/$NS env KDC_TEST_EGRESS_UNREADABLE=1 "$KDC_RUN" --profile default --net filtered --allow 198.51.100.1:8080 \
+	--workdir "$work" --ro-bind "$PROBE_DIR:/probe" --json-status "$work/u.json" -- /bin/sh -c \
+	'/probe/box-probe tcp4 198.51.100.1 8081; sleep 2' >"$work/u.out" 2>&1 &
+kr=$!
+add_cleanup "kill -9 $kr 2>/dev/null"
+sleep 1.5
+ticks=$(awk '{ print $14 + $15 }' "/proc/$kr/stat" 2>/dev/null)
+ok "unreadable ring: kdc-run does not spin while the box runs ($ticks ticks of CPU after 1.5 s)" \
+	test -n "$ticks" -a "${ticks:-999}" -lt 30
+wait $kr
+is "$?" 0 "unreadable ring: the run ends normally"
+is "$(grep -c "egress: cannot read the box's decisions" "$work/u.out")" 1 "unreadable ring: ... with one warning"
+like "$(cat "$work/u.out")" "^EPERM" "unreadable ring: the box was denied"
+like "$(cat "$work/u.json")" '"egress_denied": 1,' "unreadable ring: ... and the denial is counted"
+
 # [network] from a profile file, not from the command line.
 cat >"$TESTDIR/filtered.ini" <<EOT
 [profile]
