@@ -43,6 +43,7 @@
 #include <bpf/libbpf.h>
 
 #include "bpf/egress-event.h"
+#include "bpf/egress.id.h"
 #include "bpf/egress.skel.h"
 #endif
 
@@ -1162,22 +1163,19 @@ int egress_attach(const EgressPlan *p, int cgroup_fd, unsigned flags, Egress **r
 
 /* ---- the shared instance on kdc.slice ----------------------------------- */
 
-/* The identity of this build's programs: a hash (FNV-1a) of the BPF object
- * the skeleton embeds. An instance installed by another build is left alone. */
+/* The identity of this build's programs: 64 bits of the SHA-256 of the BPF
+ * object the skeleton embeds, taken at build time (egress.id.h). An
+ * instance installed by another build is left alone. */
 static uint64_t build_id(void)
 {
 	static uint64_t id = 0;
-	const uint8_t *b;
-	size_t n;
 
 	if (id)
 		return id;
-	b = egress_bpf__elf_bytes(&n);
-	id = UINT64_C(0xcbf29ce484222325);
-	for (size_t i = 0; i < n; i++)
-		id = (id ^ b[i]) * UINT64_C(0x100000001b3);
+	id = EGRESS_BPF_BUILD_ID;
 	/* KDC_EGRESS_BUILD_SALT makes this build count as another one: for
-	 * the tests of instances_retire() only, not a user setting. */
+	 * the tests of instances_retire() only, not a user setting (FNV-1a
+	 * steps over the salt). */
 	for (const char *salt = secure_getenv("KDC_EGRESS_BUILD_SALT"); salt && *salt; salt++)
 		id = (id ^ (uint8_t) *salt) * UINT64_C(0x100000001b3);
 	id ^= EGRESS_MAX_SESSIONS; /* never 0 */
