@@ -78,6 +78,27 @@ for f in 1 2; do
 done
 ok "the audit chain verifies" "$KDC_LEDGER" verify
 
+# The clerk asks for EEVDF's shortest time slice (Linux 6.12+), keeping
+# the nice value it was started with. /proc/PID/sched shows the slice.
+slice_of() { sed -n 's/^se\.slice *: *\([0-9]*\)$/\1/p' "/proc/$1/sched" 2>/dev/null; }
+sleep 30 &
+plain=$!
+if [ -n "$(slice_of "$plain")" ]; then
+	default_slice=$(slice_of "$plain")
+	is "$(slice_of "$pid")" 100000 "the clerk runs with a 0.1 ms time slice"
+	ok "positive control: another process has the default ($default_slice ns)" test "$default_slice" != 100000
+	ndb="$work/niced.db"
+	KDC_DB=$ndb nice -n 7 "$KDC_RUN" --profile default --workdir "$work" --quiet -- /bin/true
+	npid=$(listener "$ndb")
+	like "$npid" "^[0-9]+$" "a clerk forked by a run under nice 7"
+	is "$(ps -o ni= -p "$npid" | tr -d ' ')" 7 "... keeps nice 7"
+	is "$(slice_of "$npid")" 100000 "... with the short slice"
+	kill "$npid"
+else
+	skip "no se.slice in /proc/PID/sched (kernel before 6.12 or without SCHED_DEBUG)" 5
+fi
+kill "$plain"
+
 # Its lines reach the caller: a denial through the resident clerk.
 printf '[profile]\nversion = 1\ninclude = default\n[limits]\nwall = 10s\n[budget]\nunit = USD\nwall = 1USD\n' \
 	>"$TESTDIR/priced.ini"
