@@ -1185,9 +1185,10 @@ static uint64_t build_id(void)
 typedef struct Instance {
 	EgressMaps maps;
 	int meta_fd;
-	uint32_t meta_id;    /* the meta map's id: names the instance */
-	uint32_t prog_id;    /* its egress_skb program */
-	bool ours, complete; /* installed by this build; every program attached */
+	uint32_t meta_id;     /* the meta map's id: names the instance */
+	uint32_t sessions_id; /* the sessions map's id: every program uses it */
+	uint32_t prog_id;     /* its egress_skb program */
+	bool ours, complete;  /* installed by this build; every program attached */
 } Instance;
 
 static void instance_done(Instance *in)
@@ -1228,9 +1229,10 @@ static int instance_read(uint32_t prog_id, Instance *in)
 			continue;
 		if (bpf_obj_get_info_by_fd(fd, &mi, &mlen) >= 0) {
 			if (streq(mi.name, "sessions") && mi.type == BPF_MAP_TYPE_PERCPU_HASH &&
-			    mi.value_size == sizeof(struct egress_session))
+			    mi.value_size == sizeof(struct egress_session)) {
 				slot = &in->maps.sessions_fd;
-			else if (streq(mi.name, "allowlists") && mi.type == BPF_MAP_TYPE_HASH_OF_MAPS)
+				in->sessions_id = mi.id;
+			} else if (streq(mi.name, "allowlists") && mi.type == BPF_MAP_TYPE_HASH_OF_MAPS)
 				slot = &in->maps.allowlists_fd;
 			else if (streq(mi.name, "rings") && mi.type == BPF_MAP_TYPE_HASH_OF_MAPS)
 				slot = &in->maps.rings_fd;
@@ -1262,8 +1264,8 @@ static int instance_read(uint32_t prog_id, Instance *in)
 }
 
 /* Finds this build's complete instance on the slice: 1 and *ret, or 0. With
- * ret_incomplete, the meta map id of an incomplete instance of this build
- * (an installer that died half-way) is reported too. */
+ * ret_incomplete, the sessions map id of an incomplete instance of this
+ * build (an installer that died half-way) is reported too. */
 static int instance_find(int slice_fd, Instance *ret, uint32_t *ret_incomplete)
 {
 	uint32_t ids[64], n = ARRAY_SIZE(ids), attach_flags = 0;
@@ -1284,7 +1286,7 @@ static int instance_find(int slice_fd, Instance *ret, uint32_t *ret_incomplete)
 			return 1;
 		}
 		if (in.ours && ret_incomplete)
-			*ret_incomplete = in.meta_id;
+			*ret_incomplete = in.sessions_id;
 		instance_done(&in);
 	}
 	return 0;
@@ -1295,8 +1297,34 @@ static const enum bpf_attach_type attach_types[N_PROGS] = {
     BPF_CGROUP_UDP6_SENDMSG, BPF_CGROUP_INET4_BIND,    BPF_CGROUP_INET6_BIND,
 };
 
-/* Detaches every program of the slice that uses the map meta_id. */
-static void instance_detach(int slice_fd, uint32_t meta_id)
+/* The programs' names, in the order of attach_types. */
+static const char *const prog_names[N_PROGS] = {
+    "egress_skb", "connect4", "connect6", "sendmsg4", "sendmsg6", "bind4", "bind6",
+};
+
+#define EGRESS_PROG_MAPS_MAX 16 /* more than any of our programs uses */
+
+/* The ids of the maps a program uses, and its name. */
+static int prog_maps(int prog_fd, uint32_t map_ids[static EGRESS_PROG_MAPS_MAX], uint32_t *ret_n,
+		     char name[static BPF_OBJ_NAME_LEN])
+{
+	struct bpf_prog_info info = {};
+	uint32_t len = sizeof(info);
+
+	info.nr_map_ids = EGRESS_PROG_MAPS_MAX;
+	info.map_ids = (uint64_t) (uintptr_t) map_ids;
+	if (bpf_obj_get_info_by_fd(prog_fd, &info, &len) < 0)
+		return negative_errno();
+	*ret_n = MIN(info.nr_map_ids, (uint32_t) EGRESS_PROG_MAPS_MAX);
+	memcpy(name, info.name, BPF_OBJ_NAME_LEN);
+	name[BPF_OBJ_NAME_LEN - 1] = '\0';
+	return 0;
+}
+
+/* Detaches every program of the slice that uses the map sessions_id: all
+ * seven programs of one instance look sessions up (only egress_skb has the
+ * meta map, so matching on meta left the other six attached). */
+static void instance_detach(int slice_fd, uint32_t sessions_id)
 {
 	for (size_t t = 0; t < N_PROGS; t++) {
 		uint32_t ids[64], n = ARRAY_SIZE(ids), attach_flags = 0;
@@ -1305,20 +1333,61 @@ static void instance_detach(int slice_fd, uint32_t meta_id)
 			continue;
 		for (uint32_t i = 0; i < MIN(n, (uint32_t) ARRAY_SIZE(ids)); i++) {
 			_cleanup_close_ int fd = bpf_prog_get_fd_by_id(ids[i]);
-			struct bpf_prog_info info = {};
-			uint32_t map_ids[16] = {}, len = sizeof(info);
+			uint32_t map_ids[EGRESS_PROG_MAPS_MAX] = {}, n_maps;
+			char name[BPF_OBJ_NAME_LEN];
 
-			if (fd < 0)
+			if (fd < 0 || prog_maps(fd, map_ids, &n_maps, name) < 0)
 				continue;
-			info.nr_map_ids = ARRAY_SIZE(map_ids);
-			info.map_ids = (uint64_t) (uintptr_t) map_ids;
-			if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
-				continue;
-			for (uint32_t j = 0; j < MIN(info.nr_map_ids, (uint32_t) ARRAY_SIZE(map_ids)); j++)
-				if (map_ids[j] == meta_id) {
+			for (uint32_t j = 0; j < n_maps; j++)
+				if (map_ids[j] == sessions_id) {
 					(void) bpf_prog_detach2(fd, slice_fd, attach_types[t]);
 					break;
 				}
+		}
+	}
+}
+
+/* Detaches programs of ours that no instance owns any more: a connect,
+ * sendmsg or bind program that shares no map with any egress_skb attached
+ * to the slice. Builds before this one detached only egress_skb when they
+ * retired an instance and left the other six behind, until the slice's
+ * 64 programs per hook were used up and every install failed. Called
+ * under the slice lock taken exclusively: an install (under the same
+ * lock) attaches egress_skb first, so no live instance looks orphaned. */
+static void orphans_detach(int slice_fd)
+{
+	uint32_t live[64 * EGRESS_PROG_MAPS_MAX], n_live = 0;
+	uint32_t ids[64], n = ARRAY_SIZE(ids), attach_flags = 0;
+
+	if (bpf_prog_query(slice_fd, attach_types[0], 0, &attach_flags, ids, &n) < 0)
+		return;
+	for (uint32_t i = 0; i < MIN(n, (uint32_t) ARRAY_SIZE(ids)); i++) {
+		_cleanup_close_ int fd = bpf_prog_get_fd_by_id(ids[i]);
+		uint32_t n_maps;
+		char name[BPF_OBJ_NAME_LEN];
+
+		/* an egress program we cannot read: keep everything */
+		if (fd < 0 || prog_maps(fd, live + n_live, &n_maps, name) < 0)
+			return;
+		n_live += n_maps;
+	}
+	for (size_t t = 1; t < N_PROGS; t++) {
+		n = ARRAY_SIZE(ids);
+		if (bpf_prog_query(slice_fd, attach_types[t], 0, &attach_flags, ids, &n) < 0)
+			continue;
+		for (uint32_t i = 0; i < MIN(n, (uint32_t) ARRAY_SIZE(ids)); i++) {
+			_cleanup_close_ int fd = bpf_prog_get_fd_by_id(ids[i]);
+			uint32_t map_ids[EGRESS_PROG_MAPS_MAX] = {}, n_maps;
+			char name[BPF_OBJ_NAME_LEN];
+			bool owned = false;
+
+			if (fd < 0 || prog_maps(fd, map_ids, &n_maps, name) < 0 || !streq(name, prog_names[t]))
+				continue;
+			for (uint32_t j = 0; j < n_maps && !owned; j++)
+				for (uint32_t k = 0; k < n_live && !owned; k++)
+					owned = map_ids[j] == live[k];
+			if (!owned)
+				(void) bpf_prog_detach2(fd, slice_fd, attach_types[t]);
 		}
 	}
 }
@@ -1407,9 +1476,10 @@ static void instances_retire(int slice_fd)
 		if (instance_read(ids[i], &in) <= 0)
 			continue;
 		if (!in.ours && instance_idle(slice_fd, &in))
-			instance_detach(slice_fd, in.meta_id);
+			instance_detach(slice_fd, in.sessions_id);
 		instance_done(&in);
 	}
+	orphans_detach(slice_fd);
 }
 
 /* This build's instance on the slice, installed if missing. The caller

@@ -272,6 +272,19 @@ ok "build C installs its instance" test -n "$C"
 ok "... and detaches A's, idle now" eval '! attached "$A"'
 ok "... and B's, idle" eval '! attached "$B"'
 ok "... and keeps its own" attached "$C"
+# Programs per hook, "TYPE COUNT" sorted, on one line.
+per_hook() { "$BPFTOOL" cgroup show "$SLICE" 2>/dev/null | awk '$1 ~ /^[0-9]+$/ { n[$2]++ } END { for (t in n) print t, n[t] }' | sort | tr '\n' ' '; }
+seven_once="cgroup_inet4_bind 1 cgroup_inet4_connect 1 cgroup_inet6_bind 1 cgroup_inet6_connect 1 cgroup_inet_egress 1 cgroup_udp4_sendmsg 1 cgroup_udp6_sendmsg 1 "
+is "$(per_hook)" "$seven_once" "... the retired instances' connect, sendmsg and bind programs too: one program per hook"
+# Builds before that detached only egress_skb and left the other six: an
+# install detaches such orphans (here made by detaching D's egress_skb).
+as_build d$$ -- /bin/true
+D=$(inst_id d$$)
+"$BPFTOOL" cgroup detach "$SLICE" egress id "$D"
+is "$(per_hook)" "${seven_once/cgroup_inet_egress 1 /}" "positive control: D's six other programs stay without their egress_skb"
+as_build e$$ -- /bin/true
+ok "build E installs its instance" test -n "$(inst_id e$$)"
+is "$(per_hook)" "$seven_once" "... and detaches D's orphaned programs"
 # C goes the same way at the next install of another build; when no session
 # runs, removing kdc.slice detaches it now.
 rmdir "$SLICE" 2>/dev/null
