@@ -71,6 +71,7 @@ typedef struct Session {
 	uint64_t egress_bytes, egress_allowed, egress_denied, egress_lost;
 	uint64_t egress_unaudited; /* delivered beyond EGRESS_AUDIT_MAX */
 	bool egress_unreadable;	   /* the ring could not be read: not polled again */
+	bool egress_read;	   /* egress_finish() has read the last decisions */
 	bool have_egress_stats;
 	char **egress_lines; /* the same, formatted */
 	json_t *egress_first_denials;
@@ -267,10 +268,14 @@ static int setup_egress(Session *s)
 	return 0;
 }
 
+/* Reads what the session's programs saw, once the box is dead: the last
+ * decisions and the counters. The session's entry stays until egress_free()
+ * (after the settlement is sent: that removal need not delay it). */
 static void egress_finish(Session *s)
 {
-	if (!s->egress)
+	if (!s->egress || s->egress_read)
 		return;
+	s->egress_read = true;
 	(void) egress_consume(s->egress, on_egress_event, s);
 	s->have_egress_stats = egress_stats(s->egress, &s->egress_bytes, &s->egress_allowed, &s->egress_denied) >= 0;
 	/* Decisions the ring buffer had no room for are counted, not logged:
@@ -282,7 +287,6 @@ static void egress_finish(Session *s)
 		log_warning("egress: %" PRIu64 " decisions were not delivered (ring buffer full); the counters "
 			    "include them, the audit trail does not",
 			    s->egress_lost);
-	egress_free(TAKE_PTR(s->egress));
 }
 
 /* Landlock backs the mount view: read (and execute) anywhere in the box,
@@ -1213,7 +1217,9 @@ int session_main(const char *profile, const ProfileOverrides *o, bool print_prof
 	decide(&s);
 	STEP("verdict");
 	settle(&s, &clerk, false);
-	/* Then nothing may remain: kill, wait, remove. */
+	/* Then nothing may remain: the session's egress entry, and the
+	 * cgroup (kill, wait, remove). */
+	egress_free(TAKE_PTR(s.egress));
 	if (s.cgroup) {
 		r = cgroup_session_destroy(TAKE_PTR(s.cgroup));
 		if (r < 0)
@@ -1228,6 +1234,7 @@ finish:
 	if (r > 0 && !s.reason)
 		fail(&s, s.denied ? "denied" : "error", r);
 	egress_finish(&s);
+	egress_free(TAKE_PTR(s.egress));
 	if (s.cgroup)
 		(void) cgroup_session_destroy(TAKE_PTR(s.cgroup));
 	if (!s.end_usec)
