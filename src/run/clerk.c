@@ -18,6 +18,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,8 +56,9 @@ static void *mfree(void *p)
 #define CLERK_READ_TIMEOUT_SEC 10 /* a client sends whole requests */
 #define CLERK_MAX_CONNS 256
 #define CLERK_LINGER_DEFAULT_USEC (30 * USEC_PER_SEC)
-#define CLERK_EGRESS_LINES_MAX 1000 /* kdc-run keeps no more per session */
-#define CLERK_SLICE_NSEC 100000	    /* EEVDF's shortest time slice (0.1 ms) */
+#define CLERK_EGRESS_LINES_MAX 1000		 /* kdc-run keeps no more per session */
+#define CLERK_SLICE_NSEC 100000			 /* EEVDF's shortest time slice (0.1 ms) */
+#define CLERK_LOGIN_TTL_USEC (60 * USEC_PER_SEC) /* nscd keeps a passwd entry 600 s */
 
 static uint64_t clock_usec(void)
 {
@@ -279,6 +281,8 @@ typedef struct Server {
 	Conn conns[CLERK_MAX_CONNS];
 	size_t n_conns;
 	uint64_t idle_since;
+	char *login; /* the login name of our uid, looked up at login_usec */
+	uint64_t login_usec;
 	bool in_group;	    /* serving a group commit (serve_ready()) */
 	bool reopen_ledger; /* a request failed in the group: close the ledger after it */
 } Server;
@@ -688,6 +692,52 @@ static json_t *handle_request(Server *srv, Conn *c, json_t *req, bool *more)
 	return answer;
 }
 
+/* The login name of our uid, which is every client's (peer_trusted()):
+ * their default tenant. Kept CLERK_LOGIN_TTL_USEC; a stale one is answered
+ * and looked up again after the answer has left. */
+static void server_login_lookup(Server *srv)
+{
+	struct passwd *pw = getpwuid(getuid());
+
+	free(srv->login);
+	srv->login = pw && !isempty(pw->pw_name) ? strdup(pw->pw_name) : NULL;
+	srv->login_usec = clock_usec();
+}
+
+static bool is_login_request(const Conn *c, const json_t *req)
+{
+	const char *op = jstr(req, "op");
+	return !c->admitted && op && streq(op, "login");
+}
+
+/* How long a login name is kept: KDC_TEST_CLERK_LOGIN_TTL (seconds) is for
+ * the test of the refresh only, not a user setting. */
+static uint64_t login_ttl_usec(void)
+{
+	const char *v = secure_getenv("KDC_TEST_CLERK_LOGIN_TTL");
+	return isempty(v) ? CLERK_LOGIN_TTL_USEC : strtoull(v, NULL, 10) * USEC_PER_SEC;
+}
+
+/* Answered at once, outside any group commit: no ledger is involved. */
+static int answer_login(Server *srv, Conn *c)
+{
+	_cleanup_(json_decrefp) json_t *a = NULL;
+	bool refresh = false;
+	uint64_t now = clock_usec();
+
+	if (!srv->login)
+		server_login_lookup(srv);
+	else if (now - srv->login_usec >= login_ttl_usec())
+		refresh = true;
+	a = json_pack("{s:s?, s:I}", "login", srv->login, "age_usec",
+		      (json_int_t) (now > srv->login_usec ? now - srv->login_usec : 0));
+	if (!a || msg_send(c->fd, a) < 0)
+		return -EIO;
+	if (refresh)
+		server_login_lookup(srv);
+	return 0;
+}
+
 typedef struct Pending {
 	size_t conn;
 	json_t *req, *answer;
@@ -716,6 +766,11 @@ static void serve_ready(Server *srv, const struct pollfd *pfd)
 		pend[n] = (Pending){.conn = i, .req = receive_request(&srv->conns[i])};
 		if (!pend[n].req) {
 			closing[i] = true;
+			continue;
+		}
+		if (is_login_request(&srv->conns[i], pend[n].req)) {
+			closing[i] = answer_login(srv, &srv->conns[i]) < 0;
+			json_decref(TAKE_PTR(pend[n].req));
 			continue;
 		}
 		pend[n].was_admitted = srv->conns[i].admitted;
@@ -993,11 +1048,43 @@ static int clerk_connect(Clerk *c, const char *db_path)
 	return 0;
 }
 
+int clerk_login(Clerk *c, const char *db_path, uint64_t linger_usec, const char **ret)
+{
+	_cleanup_(json_decrefp) json_t *req = NULL, *a = NULL;
+	Clerk tmp = CLERK_INIT;
+	const char *name;
+	int r;
+
+	if (linger_usec == 0)
+		return -ENOENT; /* $KDC_LEDGER_LINGER=0: no resident clerk is used */
+	r = clerk_connect(&tmp, db_path);
+	if (r < 0)
+		return r;
+	req = json_pack("{s:s}", "op", "login");
+	r = req ? msg_send(tmp.fd, req) : -ENOMEM;
+	if (r >= 0)
+		r = msg_recv(tmp.fd, &a);
+	name = r >= 0 ? jstr(a, "login") : NULL;
+	if (isempty(name) || !(c->login = strdup(name))) {
+		(void) safe_close(tmp.fd);
+		return r < 0 ? r : -ENOENT;
+	}
+	log_debug("tenant: the login name from the resident clerk (looked up %.1f s ago)",
+		  (double) jint(a, "age_usec") / USEC_PER_SEC);
+	c->login_fd = safe_close(c->login_fd);
+	c->login_fd = tmp.fd;
+	*ret = c->login;
+	return 0;
+}
+
 int clerk_begin(Clerk *c, const ClerkAdmit *req, uint64_t linger_usec)
 {
+	int login_fd = c->login_fd;
+	char *login = c->login;
 	int r;
 
 	*c = CLERK_INIT;
+	c->login = login;
 	c->linger_usec = linger_usec;
 	c->identity = clerk_identity(req);
 	c->db_path = strdup(req->db_path);
@@ -1010,8 +1097,14 @@ int clerk_begin(Clerk *c, const ClerkAdmit *req, uint64_t linger_usec)
 			       "ttl", (json_int_t) req->hold_ttl_usec, "command", req->command, "net", req->net);
 	if (!c->request)
 		return -ENOMEM;
-	/* $KDC_LEDGER_LINGER=0: no resident clerk, neither used nor left. */
-	if (linger_usec > 0 && clerk_connect(c, req->db_path) >= 0) {
+	/* $KDC_LEDGER_LINGER=0: no resident clerk, neither used nor left.
+	 * clerk_login()'s connection is one to the resident clerk. */
+	if (login_fd >= 0 && linger_usec > 0) {
+		c->fd = login_fd;
+		c->resident = true;
+	} else
+		(void) safe_close(login_fd);
+	if (linger_usec > 0 && (c->fd >= 0 || clerk_connect(c, req->db_path) >= 0)) {
 		if (msg_send(c->fd, c->request) >= 0) {
 			log_debug("ledger: resident clerk");
 			return 0;
@@ -1149,6 +1242,8 @@ void clerk_settle(Clerk *c, const ClerkSettle *m)
 void clerk_done(Clerk *c)
 {
 	c->fd = safe_close(c->fd);
+	c->login_fd = safe_close(c->login_fd);
+	c->login = mfree(c->login);
 	if (c->pid > 0 && !c->lingers)
 		(void) waitpid(c->pid, NULL, 0);
 	c->pid = -1;

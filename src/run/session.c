@@ -420,15 +420,36 @@ static bool tenant_name_valid(const char *s)
 	return true;
 }
 
+/* The ledger's path ($KDC_DB or the default), absolute; once. */
+static int ledger_db_path(Session *s)
+{
+	int r;
+
+	if (s->db_path)
+		return 0;
+	r = ledger_default_path(&s->db_path);
+	if (r >= 0)
+		r = ledger_path_absolute(&s->db_path);
+	if (r < 0) {
+		free(s->db_path);
+		s->db_path = NULL;
+	}
+	return r;
+}
+
 /* The tenant: --tenant / the profile, else $KDC_TENANT, else the login
- * name (DESIGN.md "kdc-run admission"). */
-static int pick_tenant(Session *s)
+ * name (DESIGN.md "kdc-run admission"): from the resident ledger clerk,
+ * which keeps it (clerk_login()), else getpwuid(3). */
+static int pick_tenant(Session *s, Clerk *c)
 {
 	const char *t = s->plan->tenant;
+	uint64_t linger;
 	struct passwd *pw;
 
 	if (!t)
 		t = getenv("KDC_TENANT");
+	if (isempty(t) && clerk_linger(&linger) >= 0 && ledger_db_path(s) >= 0)
+		(void) clerk_login(c, s->db_path, linger, &t);
 	if (isempty(t)) {
 		pw = getpwuid(getuid());
 		t = pw ? pw->pw_name : NULL;
@@ -881,9 +902,7 @@ static int start_clerk(Session *s, Clerk *c, const char *command)
 		return log_error("invalid $KDC_LEDGER_LINGER '%s': a duration such as 30s, or 0",
 				 getenv("KDC_LEDGER_LINGER")),
 		       EXIT_ERROR;
-	r = ledger_default_path(&s->db_path);
-	if (r >= 0)
-		r = ledger_path_absolute(&s->db_path);
+	r = ledger_db_path(s);
 	if (r < 0) {
 		r = no_admission(s, NULL, r == -ENXIO ? "no home directory for the default ledger path" : strerror(-r));
 		return r > 0 ? r : 0;
@@ -1082,7 +1101,7 @@ int session_main(const char *profile, const ProfileOverrides *o, bool print_prof
 		goto finish;
 	}
 
-	if (pick_tenant(&s) < 0) {
+	if (pick_tenant(&s, &clerk) < 0) {
 		fail(&s, "error", EXIT_ERROR);
 		goto finish;
 	}

@@ -76,6 +76,18 @@ cases() {
 	out=$(L budget show "t-$w" --format csv)
 	unlike "$out" ',10\.00' "$w: the hold was released after settlement (nothing left held)"
 	ok "$w: the audit chain still verifies" L verify
+
+	# Without --tenant or $KDC_TENANT the tenant is the login name (from
+	# the resident clerk, or NSS).
+	${AS:-} env -u KDC_TENANT "$KDC_RUN" --profile default --quiet --workdir "$work" \
+		--json-status "$work/d.json" -- /bin/true
+	is "$?" 0 "$w: a run without a tenant is admitted"
+	id=$(sed -n 's/.*"session": "\([0-9a-f]*\)".*/\1/p' "$work/d.json")
+	like "$(L sessions --tenant "$w")" "$id .*exited +0" "$w: ... as the tenant named after the login name"
+	KDC_TENANT="t-$w" ${AS:-} "$KDC_RUN" --profile default --quiet --workdir "$work" \
+		--json-status "$work/e.json" -- /bin/true
+	id=$(sed -n 's/.*"session": "\([0-9a-f]*\)".*/\1/p' "$work/e.json")
+	like "$(L sessions --tenant "t-$w")" "$id .*exited +0" "$w: \$KDC_TENANT names the tenant instead"
 }
 for_each_user cases
 
