@@ -103,18 +103,31 @@ int clerk_linger(uint64_t *ret_usec)
 
 /* ---- Messages: a 32-bit length, then that many bytes of JSON ----------- */
 
-static int write_all(int fd, const void *buf, size_t size)
+/* The length and the text in one sendmsg(2): the peer wakes once for a
+ * whole message, not once for its length and again for its text (each
+ * wakeup a context switch on the critical path of a run). */
+static int write_msg(int fd, const void *head, size_t head_size, const void *body, size_t body_size)
 {
-	const char *p = buf;
+	struct iovec iov[2] = {{(void *) head, head_size}, {(void *) body, body_size}}, *v = iov;
+	size_t left = head_size + body_size;
+	int n_iov = 2;
 
-	while (size > 0) {
-		ssize_t n = send(fd, p, size, MSG_NOSIGNAL);
+	while (left > 0) {
+		ssize_t n = sendmsg(fd, &(struct msghdr){.msg_iov = v, .msg_iovlen = (size_t) n_iov}, MSG_NOSIGNAL);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			return negative_errno();
-		p += n;
-		size -= (size_t) n;
+		left -= (size_t) n;
+		while (n_iov > 0 && (size_t) n >= v->iov_len) {
+			n -= (ssize_t) v->iov_len;
+			v++;
+			n_iov--;
+		}
+		if (n_iov > 0) {
+			v->iov_base = (char *) v->iov_base + n;
+			v->iov_len -= (size_t) n;
+		}
 	}
 	return 0;
 }
@@ -142,13 +155,11 @@ static int msg_send(int fd, const json_t *o)
 {
 	_cleanup_free_ char *text = json_dumps(o, JSON_COMPACT);
 	uint32_t n;
-	int r;
 
 	if (!text)
 		return -ENOMEM;
 	n = (uint32_t) strlen(text);
-	r = write_all(fd, &n, sizeof(n));
-	return r < 0 ? r : write_all(fd, text, n);
+	return write_msg(fd, &n, sizeof(n), text, n);
 }
 
 static int msg_recv(int fd, json_t **ret)
