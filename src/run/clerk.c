@@ -59,6 +59,7 @@ static void *mfree(void *p)
 #define CLERK_EGRESS_LINES_MAX 1000		 /* kdc-run keeps no more per session */
 #define CLERK_SLICE_NSEC 100000			 /* EEVDF's shortest time slice (0.1 ms) */
 #define CLERK_LOGIN_TTL_USEC (60 * USEC_PER_SEC) /* nscd keeps a passwd entry 600 s */
+#define CLERK_LOGIN_WAIT_MSEC 5			 /* for an answer that has not come yet */
 
 static uint64_t clock_usec(void)
 {
@@ -735,6 +736,7 @@ static int answer_login(Server *srv, Conn *c)
 	_cleanup_(json_decrefp) json_t *a = NULL;
 	bool refresh = false;
 	uint64_t now = clock_usec();
+	int r;
 
 	if (!srv->login)
 		server_login_lookup(srv);
@@ -742,11 +744,10 @@ static int answer_login(Server *srv, Conn *c)
 		refresh = true;
 	a = json_pack("{s:s?, s:I}", "login", srv->login, "age_usec",
 		      (json_int_t) (now > srv->login_usec ? now - srv->login_usec : 0));
-	if (!a || msg_send(c->fd, a) < 0)
-		return -EIO;
-	if (refresh)
+	r = a ? msg_send(c->fd, a) : -ENOMEM;
+	if (refresh) /* even when the asker went away without the answer */
 		server_login_lookup(srv);
-	return 0;
+	return r;
 }
 
 typedef struct Pending {
@@ -1059,11 +1060,10 @@ static int clerk_connect(Clerk *c, const char *db_path)
 	return 0;
 }
 
-int clerk_login(Clerk *c, const char *db_path, uint64_t linger_usec, const char **ret)
+int clerk_login_ask(Clerk *c, const char *db_path, uint64_t linger_usec)
 {
-	_cleanup_(json_decrefp) json_t *req = NULL, *a = NULL;
+	_cleanup_(json_decrefp) json_t *req = NULL;
 	Clerk tmp = CLERK_INIT;
-	const char *name;
 	int r;
 
 	if (linger_usec == 0)
@@ -1073,17 +1073,34 @@ int clerk_login(Clerk *c, const char *db_path, uint64_t linger_usec, const char 
 		return r;
 	req = json_pack("{s:s}", "op", "login");
 	r = req ? msg_send(tmp.fd, req) : -ENOMEM;
-	if (r >= 0)
-		r = msg_recv(tmp.fd, &a);
-	name = r >= 0 ? jstr(a, "login") : NULL;
-	if (isempty(name) || !(c->login = strdup(name))) {
+	if (r < 0) {
 		(void) safe_close(tmp.fd);
-		return r < 0 ? r : -ENOENT;
+		return r;
+	}
+	c->login_fd = safe_close(c->login_fd);
+	c->login_fd = tmp.fd;
+	return 0;
+}
+
+int clerk_login_take(Clerk *c, const char **ret)
+{
+	_cleanup_(json_decrefp) json_t *a = NULL;
+	struct pollfd p = {.fd = c->login_fd, .events = POLLIN};
+	const char *name;
+
+	if (c->login_fd < 0)
+		return -ENOENT;
+	/* The answer normally came while the profile loaded. A clerk busy
+	 * with another run's transaction (a lock held, a group's flush) is
+	 * given CLERK_LOGIN_WAIT_MSEC, no more; then the connection is
+	 * dropped, the answer with it, and the caller looks the name up. */
+	if (poll(&p, 1, CLERK_LOGIN_WAIT_MSEC) <= 0 || !(p.revents & POLLIN) || msg_recv(c->login_fd, &a) < 0 ||
+	    isempty(name = jstr(a, "login")) || !(c->login = strdup(name))) {
+		c->login_fd = safe_close(c->login_fd);
+		return -EAGAIN;
 	}
 	log_debug("tenant: the login name from the resident clerk (looked up %.1f s ago)",
 		  (double) jint(a, "age_usec") / USEC_PER_SEC);
-	c->login_fd = safe_close(c->login_fd);
-	c->login_fd = tmp.fd;
 	*ret = c->login;
 	return 0;
 }
@@ -1096,6 +1113,13 @@ int clerk_begin(Clerk *c, const ClerkAdmit *req, uint64_t linger_usec)
 
 	*c = CLERK_INIT;
 	c->login = login;
+	/* clerk_login_ask()'s connection, once its answer was taken, is one
+	 * to the resident clerk; one whose answer was not is dropped. */
+	if (login_fd >= 0 && login && linger_usec > 0) {
+		c->fd = login_fd;
+		c->resident = true;
+	} else
+		(void) safe_close(login_fd);
 	c->linger_usec = linger_usec;
 	c->identity = clerk_identity(req);
 	c->db_path = strdup(req->db_path);
@@ -1108,13 +1132,7 @@ int clerk_begin(Clerk *c, const ClerkAdmit *req, uint64_t linger_usec)
 			       "ttl", (json_int_t) req->hold_ttl_usec, "command", req->command, "net", req->net);
 	if (!c->request)
 		return -ENOMEM;
-	/* $KDC_LEDGER_LINGER=0: no resident clerk, neither used nor left.
-	 * clerk_login()'s connection is one to the resident clerk. */
-	if (login_fd >= 0 && linger_usec > 0) {
-		c->fd = login_fd;
-		c->resident = true;
-	} else
-		(void) safe_close(login_fd);
+	/* $KDC_LEDGER_LINGER=0: no resident clerk, neither used nor left. */
 	if (linger_usec > 0 && (c->fd >= 0 || clerk_connect(c, req->db_path) >= 0)) {
 		if (msg_send(c->fd, c->request) >= 0) {
 			log_debug("ledger: resident clerk");

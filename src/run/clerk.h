@@ -43,7 +43,7 @@ typedef struct ClerkSettle {
 typedef struct Clerk {
 	pid_t pid;     /* a clerk we forked, -1 for a resident one */
 	int fd;	       /* -EBADF: no clerk */
-	int login_fd;  /* clerk_login()'s connection, which clerk_begin() takes */
+	int login_fd;  /* clerk_login_ask()'s connection, which clerk_begin() takes */
 	char *login;   /* the login name a resident clerk gave */
 	bool resident; /* talking to a resident clerk */
 	bool answered;
@@ -70,10 +70,15 @@ int clerk_linger(uint64_t *ret_usec);
 
 /* The caller's login name (the default tenant) from the resident clerk of
  * the ledger at db_path, which keeps it (getpwuid(3) costs a run 0.2 ms
- * here, 11 ms in the VM harness's guest). 0 and *ret (valid until
- * clerk_done()); -errno when no resident clerk answers it, and the caller
- * looks the name up itself. The connection is kept for clerk_begin(). */
-int clerk_login(Clerk *c, const char *db_path, uint64_t linger_usec, const char **ret);
+ * here, 11 ms in the VM harness's guest). clerk_login_ask() sends the
+ * request before the profile loads (-errno when no resident clerk
+ * listens); clerk_login_take() takes the answer if it has come, never
+ * waiting for it (a clerk busy with another run's transaction must not
+ * delay this one): 0 and *ret (valid until clerk_done()), or -errno, and
+ * the caller looks the name up itself. The connection of an answer taken
+ * is kept for clerk_begin(). */
+int clerk_login_ask(Clerk *c, const char *db_path, uint64_t linger_usec);
+int clerk_login_take(Clerk *c, const char **ret);
 /* Sends the admission request to a resident clerk, or forks one. */
 int clerk_begin(Clerk *c, const ClerkAdmit *req, uint64_t linger_usec);
 /* Waits for the answer (once); prints the clerk's lines. A clerk that ends
@@ -86,7 +91,7 @@ void clerk_settle_send(Clerk *c, const ClerkSettle *m);
  * clerk go (reaps it unless it lingers). */
 void clerk_settle(Clerk *c, const ClerkSettle *m);
 /* Drops the conversation without settling (nothing was admitted), and
- * clerk_login()'s connection if clerk_begin() did not take it. */
+ * clerk_login_ask()'s connection if clerk_begin() did not take it. */
 void clerk_done(Clerk *c);
 
 /* kdc-ledger's hold, charge, post and void through the resident clerk of

@@ -437,19 +437,29 @@ static int ledger_db_path(Session *s)
 	return r;
 }
 
+/* Asks the resident ledger clerk for the login name before the profile
+ * loads, when neither the command line nor $KDC_TENANT names a tenant: the
+ * answer comes meanwhile (pick_tenant()). */
+static void ask_login(Session *s, Clerk *c, const ProfileOverrides *o)
+{
+	uint64_t linger;
+
+	if (isempty(o->tenant) && isempty(getenv("KDC_TENANT")) && clerk_linger(&linger) >= 0 && ledger_db_path(s) >= 0)
+		(void) clerk_login_ask(c, s->db_path, linger);
+}
+
 /* The tenant: --tenant / the profile, else $KDC_TENANT, else the login
- * name (DESIGN.md "kdc-run admission"): from the resident ledger clerk,
- * which keeps it (clerk_login()), else getpwuid(3). */
+ * name (DESIGN.md "kdc-run admission"): from the resident ledger clerk if
+ * it has answered (ask_login()), else getpwuid(3). */
 static int pick_tenant(Session *s, Clerk *c)
 {
 	const char *t = s->plan->tenant;
-	uint64_t linger;
 	struct passwd *pw;
 
 	if (!t)
 		t = getenv("KDC_TENANT");
-	if (isempty(t) && clerk_linger(&linger) >= 0 && ledger_db_path(s) >= 0)
-		(void) clerk_login(c, s->db_path, linger, &t);
+	if (isempty(t))
+		(void) clerk_login_take(c, &t);
 	if (isempty(t)) {
 		pw = getpwuid(getuid());
 		t = pw ? pw->pw_name : NULL;
@@ -1023,6 +1033,8 @@ int session_main(const char *profile, const ProfileOverrides *o, bool print_prof
 	/* 1. Plan: everything validated, unprivileged, before anything is
 	 *    created. */
 	t0_usec = now_usec();
+	if (!print_profile && !dry_run)
+		ask_login(&s, &clerk, o);
 	r = profile_load(profile, o, &plan, &error);
 	STEP("profile loaded");
 	if (r < 0) {
