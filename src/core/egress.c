@@ -1321,30 +1321,63 @@ static int prog_maps(int prog_fd, uint32_t map_ids[static EGRESS_PROG_MAPS_MAX],
 	return 0;
 }
 
+/* Walks the programs attached to hook t of the slice and detaches those
+ * for which drop() says so, given each one's name and map ids. */
+typedef bool (*DropFn)(size_t t, const char *name, const uint32_t *map_ids, uint32_t n_maps, const void *userdata);
+
+static void hook_detach_if(int slice_fd, size_t t, DropFn drop, const void *userdata)
+{
+	uint32_t ids[64], n = ARRAY_SIZE(ids), attach_flags = 0;
+
+	if (bpf_prog_query(slice_fd, attach_types[t], 0, &attach_flags, ids, &n) < 0)
+		return;
+	for (uint32_t i = 0; i < MIN(n, (uint32_t) ARRAY_SIZE(ids)); i++) {
+		_cleanup_close_ int fd = bpf_prog_get_fd_by_id(ids[i]);
+		uint32_t map_ids[EGRESS_PROG_MAPS_MAX] = {}, n_maps;
+		char name[BPF_OBJ_NAME_LEN];
+
+		if (fd >= 0 && prog_maps(fd, map_ids, &n_maps, name) >= 0 && drop(t, name, map_ids, n_maps, userdata))
+			(void) bpf_prog_detach2(fd, slice_fd, attach_types[t]);
+	}
+}
+
+static bool uses_map(const uint32_t *map_ids, uint32_t n_maps, uint32_t id)
+{
+	for (uint32_t j = 0; j < n_maps; j++)
+		if (map_ids[j] == id)
+			return true;
+	return false;
+}
+
+static bool uses_sessions(size_t t, const char *name, const uint32_t *map_ids, uint32_t n_maps, const void *userdata)
+{
+	return uses_map(map_ids, n_maps, *(const uint32_t *) userdata);
+}
+
 /* Detaches every program of the slice that uses the map sessions_id: all
  * seven programs of one instance look sessions up (only egress_skb has the
  * meta map, so matching on meta left the other six attached). */
 static void instance_detach(int slice_fd, uint32_t sessions_id)
 {
-	for (size_t t = 0; t < N_PROGS; t++) {
-		uint32_t ids[64], n = ARRAY_SIZE(ids), attach_flags = 0;
+	for (size_t t = 0; t < N_PROGS; t++)
+		hook_detach_if(slice_fd, t, uses_sessions, &sessions_id);
+}
 
-		if (bpf_prog_query(slice_fd, attach_types[t], 0, &attach_flags, ids, &n) < 0)
-			continue;
-		for (uint32_t i = 0; i < MIN(n, (uint32_t) ARRAY_SIZE(ids)); i++) {
-			_cleanup_close_ int fd = bpf_prog_get_fd_by_id(ids[i]);
-			uint32_t map_ids[EGRESS_PROG_MAPS_MAX] = {}, n_maps;
-			char name[BPF_OBJ_NAME_LEN];
+typedef struct LiveMaps {
+	uint32_t ids[64 * EGRESS_PROG_MAPS_MAX];
+	uint32_t n;
+} LiveMaps;
 
-			if (fd < 0 || prog_maps(fd, map_ids, &n_maps, name) < 0)
-				continue;
-			for (uint32_t j = 0; j < n_maps; j++)
-				if (map_ids[j] == sessions_id) {
-					(void) bpf_prog_detach2(fd, slice_fd, attach_types[t]);
-					break;
-				}
-		}
-	}
+static bool orphaned(size_t t, const char *name, const uint32_t *map_ids, uint32_t n_maps, const void *userdata)
+{
+	const LiveMaps *live = userdata;
+
+	if (!streq(name, prog_names[t]))
+		return false; /* not one of ours */
+	for (uint32_t k = 0; k < live->n; k++)
+		if (uses_map(map_ids, n_maps, live->ids[k]))
+			return false;
+	return true;
 }
 
 /* Detaches programs of ours that no instance owns any more: a connect,
@@ -1356,7 +1389,7 @@ static void instance_detach(int slice_fd, uint32_t sessions_id)
  * lock) attaches egress_skb first, so no live instance looks orphaned. */
 static void orphans_detach(int slice_fd)
 {
-	uint32_t live[64 * EGRESS_PROG_MAPS_MAX], n_live = 0;
+	LiveMaps live = {.n = 0};
 	uint32_t ids[64], n = ARRAY_SIZE(ids), attach_flags = 0;
 
 	if (bpf_prog_query(slice_fd, attach_types[0], 0, &attach_flags, ids, &n) < 0)
@@ -1367,29 +1400,12 @@ static void orphans_detach(int slice_fd)
 		char name[BPF_OBJ_NAME_LEN];
 
 		/* an egress program we cannot read: keep everything */
-		if (fd < 0 || prog_maps(fd, live + n_live, &n_maps, name) < 0)
+		if (fd < 0 || prog_maps(fd, live.ids + live.n, &n_maps, name) < 0)
 			return;
-		n_live += n_maps;
+		live.n += n_maps;
 	}
-	for (size_t t = 1; t < N_PROGS; t++) {
-		n = ARRAY_SIZE(ids);
-		if (bpf_prog_query(slice_fd, attach_types[t], 0, &attach_flags, ids, &n) < 0)
-			continue;
-		for (uint32_t i = 0; i < MIN(n, (uint32_t) ARRAY_SIZE(ids)); i++) {
-			_cleanup_close_ int fd = bpf_prog_get_fd_by_id(ids[i]);
-			uint32_t map_ids[EGRESS_PROG_MAPS_MAX] = {}, n_maps;
-			char name[BPF_OBJ_NAME_LEN];
-			bool owned = false;
-
-			if (fd < 0 || prog_maps(fd, map_ids, &n_maps, name) < 0 || !streq(name, prog_names[t]))
-				continue;
-			for (uint32_t j = 0; j < n_maps && !owned; j++)
-				for (uint32_t k = 0; k < n_live && !owned; k++)
-					owned = map_ids[j] == live[k];
-			if (!owned)
-				(void) bpf_prog_detach2(fd, slice_fd, attach_types[t]);
-		}
-	}
+	for (size_t t = 1; t < N_PROGS; t++)
+		hook_detach_if(slice_fd, t, orphaned, &live);
 }
 
 /* Loads the shared instance and attaches it to the slice with
