@@ -1185,7 +1185,6 @@ static uint64_t build_id(void)
 typedef struct Instance {
 	EgressMaps maps;
 	int meta_fd;
-	uint32_t meta_id;     /* the meta map's id: names the instance */
 	uint32_t sessions_id; /* the sessions map's id: every program uses it */
 	uint32_t prog_id;     /* its egress_skb program */
 	bool ours, complete;  /* installed by this build; every program attached */
@@ -1242,10 +1241,8 @@ static int instance_read(uint32_t prog_id, Instance *in)
 				 mi.max_entries == EGRESS_RING_POOL)
 				slot = &in->maps.ids_fd;
 			else if (streq(mi.name, "meta") && mi.type == BPF_MAP_TYPE_ARRAY &&
-				 mi.value_size == sizeof(struct egress_meta)) {
+				 mi.value_size == sizeof(struct egress_meta))
 				slot = &in->meta_fd;
-				in->meta_id = mi.id;
-			}
 		}
 		if (slot && *slot < 0)
 			*slot = fd;

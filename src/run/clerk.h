@@ -72,9 +72,9 @@ int clerk_linger(uint64_t *ret_usec);
  * the ledger at db_path, which keeps it (getpwuid(3) costs a run 0.2 ms
  * here, 11 ms in the VM harness's guest). clerk_login_ask() sends the
  * request before the profile loads (-errno when no resident clerk
- * listens); clerk_login_take() takes the answer if it has come, never
- * waiting for it (a clerk busy with another run's transaction must not
- * delay this one): 0 and *ret (valid until clerk_done()), or -errno, and
+ * listens); clerk_login_take() takes the answer if it has come, or comes
+ * within 5 ms (a clerk busy with another run's transaction must not delay
+ * this one longer): 0 and *ret (valid until clerk_done()), or -errno, and
  * the caller looks the name up itself. The connection of an answer taken
  * is kept for clerk_begin(). */
 int clerk_login_ask(Clerk *c, const char *db_path, uint64_t linger_usec);
