@@ -15,6 +15,10 @@
  * SQLITE_FULL to more; 64 KiB stays well inside. */
 #define WAL_BUFFER_MAX (64 * 1024)
 
+/* A write that reaches past the end of a WAL file takes zeros with it up
+ * to the next multiple of this (see flush()). */
+#define WAL_GROW (64 * 1024)
+
 typedef struct VfsFile VfsFile;
 struct VfsFile {
 	sqlite3_file base;
@@ -26,7 +30,8 @@ struct VfsFile {
 	unsigned char *buf;
 	size_t len, cap;
 	sqlite3_int64 off;
-	int error; /* a flush that failed where it could not be reported */
+	sqlite3_int64 size; /* a WAL: its size as last seen, or less */
+	int error;	    /* a flush that failed where it could not be reported */
 };
 
 static sqlite3_vfs *real_vfs;
@@ -48,16 +53,72 @@ static int wal_write(VfsFile *f, const void *buf, int amt, sqlite3_int64 off)
 	return real_io(f)->xWrite(f->real, buf, amt, off);
 }
 
+/* How many zeros a write of [off, end) to a WAL takes with it: none while
+ * it stays inside the file, else up to the next WAL_GROW boundary.
+ *
+ * Why: a commit that appends to a file makes its fsync allocate blocks and
+ * write the new size, metadata that an overwrite does not have; on this
+ * project's machines that is 0.1 ms of every commit's 0.5-0.6 ms fsync
+ * until the WAL has been through its first checkpoint and restarts at its
+ * beginning. A 64 KiB write costs no more than a 5 KiB one.
+ *
+ * Why it is safe: the zeros go past the end of the file only, so they
+ * overwrite nothing; the writes we hold are the WAL writer's (SQLite's
+ * WAL write lock), and no other connection writes to the WAL meanwhile; a
+ * reader reads frames only up to the last committed one; and recovery stops
+ * at the first frame whose salt and checksum do not match the header,
+ * which a zeroed frame never does. */
+static size_t wal_padding(VfsFile *f, sqlite3_int64 end)
+{
+	sqlite3_int64 size;
+
+	if (end <= f->size)
+		return 0;
+	if (real_io(f)->xFileSize(f->real, &size) != SQLITE_OK)
+		return 0;
+	f->size = size;
+	if (end <= size)
+		return 0;
+	return (size_t) ((end + WAL_GROW - 1) / WAL_GROW * WAL_GROW - end);
+}
+
+static bool buffer_reserve(VfsFile *f, size_t need)
+{
+	size_t cap = f->cap ? f->cap : 16384;
+	unsigned char *p;
+
+	if (need <= f->cap)
+		return true;
+	while (cap < need)
+		cap *= 2;
+	p = realloc(f->buf, cap);
+	if (!p)
+		return false;
+	f->buf = p;
+	f->cap = cap;
+	return true;
+}
+
 /* Hands the pending writes to the real file: SQLITE_OK or its error. */
 static int flush(VfsFile *f)
 {
+	size_t pad;
 	int rc;
 
 	if (f->error != SQLITE_OK)
 		return f->error;
 	if (f->len == 0)
 		return SQLITE_OK;
-	rc = wal_write(f, f->buf, (int) f->len, f->off);
+	pad = wal_padding(f, f->off + (sqlite3_int64) f->len);
+	if (pad > 0 && buffer_reserve(f, f->len + pad)) {
+		memset(f->buf + f->len, 0, pad);
+		rc = wal_write(f, f->buf, (int) (f->len + pad), f->off);
+		if (rc == SQLITE_OK)
+			f->size = f->off + (sqlite3_int64) (f->len + pad);
+		else /* no room for the zeros: the frames alone, as without them */
+			rc = wal_write(f, f->buf, (int) f->len, f->off);
+	} else
+		rc = wal_write(f, f->buf, (int) f->len, f->off);
 	f->len = 0;
 	return rc;
 }
@@ -104,20 +165,10 @@ static int vfs_write(sqlite3_file *file, const void *buf, int amt, sqlite3_int64
 	}
 	if ((size_t) amt > WAL_BUFFER_MAX)
 		return wal_write(f, buf, amt, off);
-	if (f->len + (size_t) amt > f->cap) {
-		size_t cap = f->cap ? f->cap : 16384;
-		unsigned char *p;
-
-		while (cap < f->len + (size_t) amt)
-			cap *= 2;
-		p = realloc(f->buf, cap);
-		if (!p) {
-			/* No memory for the buffer: write through. */
-			rc = flush(f);
-			return rc != SQLITE_OK ? rc : wal_write(f, buf, amt, off);
-		}
-		f->buf = p;
-		f->cap = cap;
+	if (!buffer_reserve(f, f->len + (size_t) amt)) {
+		/* No memory for the buffer: write through. */
+		rc = flush(f);
+		return rc != SQLITE_OK ? rc : wal_write(f, buf, amt, off);
 	}
 	if (f->len == 0)
 		f->off = off;
@@ -131,7 +182,11 @@ static int vfs_truncate(sqlite3_file *file, sqlite3_int64 size)
 	VfsFile *f = (VfsFile *) file;
 	int rc = f->is_wal ? flush(f) : SQLITE_OK;
 
-	return rc != SQLITE_OK ? rc : real_io(f)->xTruncate(f->real, size);
+	if (rc == SQLITE_OK)
+		rc = real_io(f)->xTruncate(f->real, size);
+	if (f->size > size)
+		f->size = size; /* what it is now, or less */
+	return rc;
 }
 
 static int vfs_sync(sqlite3_file *file, int flags)

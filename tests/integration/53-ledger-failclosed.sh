@@ -23,6 +23,16 @@ export KDC_DB="$d/kdc.db"
 "$L" init >/dev/null && "$L" tenant add acme >/dev/null && "$L" budget set acme --limit 100USD --period total >/dev/null || exit 91
 "$L" hold acme 1USD --id before >/dev/null || exit 92
 dd if=/dev/zero of="$d/fill" bs=4k 2>/dev/null
+# The WAL keeps up to 64 KiB of zeros past its last frame (ledger-vfs.h):
+# holds that fit there are written, synced and acknowledged like any other.
+# They are counted, and must all be in the trail; the first that does not
+# fit is the first refused, and the disk is full from then on.
+room=0
+while "$L" hold acme 1USD --id "room$room" >/dev/null 2>&1; do
+	room=$((room + 1))
+	[ $room -le 32 ] || { echo "more than 32 holds on a full disk"; exit 94; }
+done
+echo "room $room rows $((room + 3)) held $((room + 1)).00 left $((99 - room)).00 holds $((room + 1))"
 denied=0
 for i in $(seq 1 20); do
 	out=$("$L" hold acme 1USD --id "full$i" 2>&1)
@@ -44,11 +54,16 @@ SCRIPT
 out=$(unshare -m bash "$TESTDIR/full.sh" "$TESTDIR/full" "$L" 2>&1)
 st=$?
 is "$st" 0 "full disk scenario ran (in a private mount namespace)"
+room=$(echo "$out" | sed -n 's/^room \([0-9]*\) .*/\1/p')
+rows=$(echo "$out" | sed -n 's/^room .* rows \([0-9]*\) .*/\1/p')
+budget=$(echo "$out" | sed -n 's/^room .* held \([0-9.]*\) left \([0-9.]*\) holds \([0-9]*\)$/acme,total,USD,100.00,0.00,\1,\2,\3/p')
+diag "holds that fit in the WAL's spare room: ${room:-?}"
+ok "full disk: at most 16 holds fit in the WAL's spare 64 KiB" test -n "$room" -a "${room:-99}" -le 16
 like "$out" "denied 20" "full disk: every hold denied"
 like "$out" "message kdc-ledger: cannot place hold: disk full; nothing was changed" "full disk: says why and that nothing changed"
 unlike "$out" "acknowledged" "full disk: nothing acknowledged"
-like "$out" "audit trail intact: 3 rows" "full disk: the trail has no gap, and no row for a refused hold"
-like "$out" "acme,total,USD,100.00,0.00,1.00,99.00,1" "full disk: no spend recorded, the earlier hold intact"
+like "$out" "audit trail intact: $rows rows" "full disk: the trail has no gap, and no row for a refused hold"
+like "$out" "$budget" "full disk: no spend recorded, the earlier holds intact"
 like "$out" "replayed False" "full disk: a refused id was never recorded"
 
 # --- a read-only database: a read-only bind mount (root ignores modes) ---------------
@@ -129,13 +144,20 @@ trap 'pkill -f "^kdc-run: ledger clerk for $KDC_DB"; umount -l "$d"' EXIT
 run() { "$R" --profile default --workdir "$w" "$@"; }
 run --quiet -- /bin/true || exit 91
 clerk=$(pgrep -n -f "^kdc-run: ledger clerk for $KDC_DB") || exit 92
+# The disk fills now, and the WAL's spare room (ledger-vfs.h) with tenants
+# until the first is refused: what the runs below write can fit nowhere.
+dd if=/dev/zero of="$d/fill" bs=4k 2>/dev/null
+room=0
+while "$L" tenant add "room$room" >/dev/null 2>&1; do
+	room=$((room + 1))
+	[ $room -le 32 ] || { echo "more than 32 tenants on a full disk"; exit 94; }
+done
 python3 -c '
 import sqlite3, sys, time
 c = sqlite3.connect(sys.argv[1], isolation_level=None)
 c.execute("BEGIN IMMEDIATE"); open(sys.argv[2], "w").close(); time.sleep(1.5); c.execute("COMMIT")' \
 	"$KDC_DB" "$w/locked" &
 for i in $(seq 1 50); do [ -e "$w/locked" ] && break; sleep 0.1; done
-dd if=/dev/zero of="$d/fill" bs=4k 2>/dev/null
 for i in 1 2 3 4 5 6; do
 	(run -vv -- /bin/true >"$w/g$i.out" 2>&1; echo $? >"$w/g$i.rc") &
 done

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1102,6 +1103,101 @@ START_TEST(vfs_old_page_size)
 }
 END_TEST
 
+static off_t file_size(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) < 0 ? -1 : st.st_size;
+}
+
+static int64_t holds_in(const char *db)
+{
+	sqlite3 *raw = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t n = -1;
+
+	if (sqlite3_open(db, &raw) == SQLITE_OK &&
+	    sqlite3_prepare_v2(raw, "SELECT count(*) FROM holds", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(raw);
+	return n;
+}
+
+/* A commit that would make the WAL longer makes it longer by whole 64 KiB
+ * steps of zeros, so that the next commits overwrite and their fsyncs
+ * allocate nothing; and a WAL so padded, left behind by a process that
+ * died, recovers every commit and nothing else. */
+START_TEST(vfs_wal_grows_in_steps)
+{
+	char db[600], wal[620], id[32];
+	off_t sizes[64];
+	size_t n_sizes = 0;
+	pid_t pid;
+	int status;
+
+	make_tmpdir();
+	snprintf(db, sizeof(db), "%s/kdc.db", tmpdir);
+	snprintf(wal, sizeof(wal), "%s-wal", db);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		Ledger *l = NULL;
+		if (ledger_open(db, &l) < 0 || ledger_tenant_add(l, "acme", NULL) != 1)
+			_exit(2);
+		for (int i = 0; i < 60; i++) {
+			LedgerResult res;
+			off_t sz;
+			snprintf(id, sizeof(id), "h%d", i);
+			if (ledger_hold(
+				l,
+				&(LedgerHoldRequest){
+				    .id = id, .scope = "acme/p", .unit = "USD", .amount = USD(1), .ttl_usec = 60 * SEC},
+				&res) < 0 ||
+			    res.code != LEDGER_OK)
+				_exit(3);
+			sz = file_size(wal);
+			if (sz <= 0 || sz % (64 * 1024) != 0)
+				_exit(4);
+			if (i == 0 || sz != sizes[n_sizes - 1]) {
+				if (n_sizes == ARRAY_SIZE(sizes))
+					_exit(5);
+				sizes[n_sizes++] = sz;
+			}
+		}
+		/* 60 commits of 3-5 KiB: the WAL grew in a few steps, not 60. */
+		if (n_sizes > 6)
+			_exit(6);
+		_exit(0); /* no close, no checkpoint: the WAL stays as it is */
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	ck_assert_int_gt(file_size(wal), 64 * 1024);
+	/* Recovery reads the frames up to the first zeroed one. */
+	ck_assert_int_eq(holds_in(db), 60);
+	{
+		Ledger *l = NULL;
+		AuditVerifyResult v;
+		LedgerResult res;
+		ck_assert_int_eq(ledger_open(db, &l), 0);
+		ck_assert_int_eq(ledger_verify(l, &v), 0);
+		ck_assert_int_eq(v.first_bad, 0);
+		ck_assert_int_eq(
+		    ledger_hold(
+			l,
+			&(LedgerHoldRequest){
+			    .id = "after", .scope = "acme/p", .unit = "USD", .amount = USD(1), .ttl_usec = 60 * SEC},
+			&res),
+		    0);
+		ck_assert_int_eq(res.code, LEDGER_OK);
+		ledger_close(l);
+	}
+	ck_assert_int_eq(holds_in(db), 61);
+	remove_tmpdir();
+}
+END_TEST
+
 /* ---- group commit ----------------------------------------------------------------- */
 
 static int hold1(Ledger *l, const char *id, int64_t amount, LedgerResult *res)
@@ -1198,6 +1294,7 @@ int main(void)
 	tcase_add_test(tc, vfs_one_wal_write_per_commit);
 	tcase_add_test(tc, vfs_commit_visible_without_sync);
 	tcase_add_test(tc, vfs_old_page_size);
+	tcase_add_test(tc, vfs_wal_grows_in_steps);
 	tcase_add_test(tc, group_commit);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
