@@ -1103,6 +1103,13 @@ START_TEST(vfs_old_page_size)
 }
 END_TEST
 
+static int hold1(Ledger *l, const char *id, int64_t amount, LedgerResult *res)
+{
+	return ledger_hold(
+	    l, &(LedgerHoldRequest){.id = id, .scope = "acme/p", .unit = "USD", .amount = amount, .ttl_usec = 60 * SEC},
+	    res);
+}
+
 static off_t file_size(const char *path)
 {
 	struct stat st;
@@ -1149,12 +1156,7 @@ START_TEST(vfs_wal_grows_in_steps)
 			LedgerResult res;
 			off_t sz;
 			snprintf(id, sizeof(id), "h%d", i);
-			if (ledger_hold(
-				l,
-				&(LedgerHoldRequest){
-				    .id = id, .scope = "acme/p", .unit = "USD", .amount = USD(1), .ttl_usec = 60 * SEC},
-				&res) < 0 ||
-			    res.code != LEDGER_OK)
+			if (hold1(l, id, USD(1), &res) < 0 || res.code != LEDGER_OK)
 				_exit(3);
 			sz = file_size(wal);
 			if (sz <= 0 || sz % (64 * 1024) != 0)
@@ -1183,13 +1185,7 @@ START_TEST(vfs_wal_grows_in_steps)
 		ck_assert_int_eq(ledger_open(db, &l), 0);
 		ck_assert_int_eq(ledger_verify(l, &v), 0);
 		ck_assert_int_eq(v.first_bad, 0);
-		ck_assert_int_eq(
-		    ledger_hold(
-			l,
-			&(LedgerHoldRequest){
-			    .id = "after", .scope = "acme/p", .unit = "USD", .amount = USD(1), .ttl_usec = 60 * SEC},
-			&res),
-		    0);
+		ck_assert_int_eq(hold1(l, "after", USD(1), &res), 0);
 		ck_assert_int_eq(res.code, LEDGER_OK);
 		ledger_close(l);
 	}
@@ -1199,13 +1195,6 @@ START_TEST(vfs_wal_grows_in_steps)
 END_TEST
 
 /* ---- group commit ----------------------------------------------------------------- */
-
-static int hold1(Ledger *l, const char *id, int64_t amount, LedgerResult *res)
-{
-	return ledger_hold(
-	    l, &(LedgerHoldRequest){.id = id, .scope = "acme/p", .unit = "USD", .amount = amount, .ttl_usec = 60 * SEC},
-	    res);
-}
 
 START_TEST(group_commit)
 {
