@@ -1145,6 +1145,46 @@ int cgroup_session_wait_empty(CgroupSession *s, uint64_t timeout_usec)
 	return wait_empty_at(s->fd, timeout_usec);
 }
 
+int cgroup_only_at(int dirfd, pid_t pid)
+{
+	_cleanup_free_ char *procs = NULL;
+	uint64_t below = 0;
+	int r;
+
+	/* A sub-cgroup may hold processes that cgroup.procs does not list. */
+	r = read_keyed_u64_at(dirfd, "cgroup.stat", "nr_descendants", &below);
+	if (r < 0)
+		return r;
+	if (below > 0)
+		return 0;
+	/* cgroup.procs lists a process until its exit has passed cgroup_exit(),
+	 * after it closed its files and left its namespaces: one that is
+	 * still dying is listed. */
+	r = read_full_file_at(dirfd, "cgroup.procs", &procs, NULL);
+	if (r < 0)
+		return r;
+	for (char *l = procs, *end; *l; l = end) {
+		long v;
+
+		errno = 0;
+		v = strtol(l, &end, 10);
+		if (errno || end == l || (*end && *end != '\n'))
+			return -EBADMSG;
+		if (v != (long) pid)
+			return 0;
+		while (*end == '\n')
+			end++;
+	}
+	return 1;
+}
+
+int cgroup_session_only(CgroupSession *s, pid_t pid)
+{
+	if (!s)
+		return -EINVAL;
+	return cgroup_only_at(s->fd, pid);
+}
+
 /* The value of key in "key value" lines; false when absent. */
 static bool keyed_get(const char *text, const char *key, uint64_t *ret)
 {

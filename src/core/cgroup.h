@@ -17,6 +17,7 @@
  * All functions return >= 0 or -errno and never log. */
 
 #include <stdbool.h>
+#include <sys/types.h>
 #include <stdint.h>
 
 #include "core/plan.h"
@@ -66,6 +67,14 @@ int cgroup_session_kill(CgroupSession *s);
 /* Waits until cgroup.events says "populated 0" (poll POLLPRI), at most
  * timeout_usec (UINT64_MAX: forever). -ETIMEDOUT when still populated. */
 int cgroup_session_wait_empty(CgroupSession *s, uint64_t timeout_usec);
+
+/* 1 when no process but pid (or none at all) is left in the session cgroup,
+ * 0 when another one is, or a sub-cgroup exists; -errno when that cannot be
+ * read. A process counts until its exit is complete (files closed,
+ * namespaces left). */
+int cgroup_session_only(CgroupSession *s, pid_t pid);
+/* The same from any cgroup directory fd (tests use fixtures). */
+int cgroup_only_at(int dirfd, pid_t pid);
 
 typedef struct CgroupStats {
 	uint64_t cpu_usec, user_usec, system_usec, throttled_usec, nr_throttled;

@@ -98,7 +98,8 @@ typedef struct Session {
 	char message[512];
 	uint64_t end_usec;
 
-	/* The verdict. */
+	/* The verdict. concluded: taken, and the settlement sent (conclude()). */
+	bool concluded;
 	const char *reason;
 	int exit_status;
 	int signal;
@@ -191,6 +192,7 @@ static int check_controls(const Plan *p)
 }
 
 static int kill_box(Session *s);
+static void conclude(Session *s, Clerk *c);
 
 #define EGRESS_AUDIT_MAX 1000 /* per session; the counters hold the rest */
 #define EGRESS_DENIALS_IN_JSON 10
@@ -630,8 +632,22 @@ static int kill_box(Session *s)
 	return 0;
 }
 
-/* Step 9: one poll loop until pid 1 of the box is gone. */
-static int watch(Session *s, const sigset_t *sigs)
+/* Whether the run can be concluded while pid 1 is still leaving: the agent
+ * has ended and no process but pid 1 — our own code, which sends the
+ * agent's status and exits — is left in the session cgroup, so no process
+ * of the agent's can use more CPU, memory or network. pid 1's exit then
+ * tears the box's namespaces down (its mounts, an RCU grace period), and
+ * the clerk settles meanwhile. Without a session cgroup nothing says who
+ * is left, and the CPU figure is pid 1's rusage: the run is concluded
+ * once pid 1 is reaped. */
+static bool agent_done(Session *s)
+{
+	return s->have_agent_status && !s->concluded && s->cgroup && cgroup_session_only(s->cgroup, s->box.pid) > 0;
+}
+
+/* Step 9: one poll loop until pid 1 of the box is gone; the run is
+ * concluded (conclude()) as soon as agent_done() says so. */
+static int watch(Session *s, Clerk *c, const sigset_t *sigs)
 {
 	_cleanup_close_ int sfd = signalfd(-1, sigs, SFD_CLOEXEC | SFD_NONBLOCK);
 	_cleanup_close_ int tfd = -EBADF;
@@ -678,6 +694,8 @@ static int watch(Session *s, const sigset_t *sigs)
 				if (n == 0 || (n < 0 && n != -EAGAIN && n != -EINTR))
 					msg_open = false;
 			}
+			if (agent_done(s))
+				conclude(s, c);
 		}
 		/* A ring that polls readable but cannot be read would keep this
 		 * loop spinning until the box ends: read it once, then leave it
@@ -715,7 +733,8 @@ static int watch(Session *s, const sigset_t *sigs)
 			if (wait4(s->box.pid, &status, 0, &s->rusage) < 0)
 				return log_error_errno(negative_errno(), "cannot wait for the box: %m");
 			s->pid1_status = status;
-			s->end_usec = now_usec();
+			if (!s->concluded)
+				s->end_usec = now_usec();
 			drain_msgs(s);
 			s->notify_fd = safe_close(s->notify_fd);
 			return 0;
@@ -987,6 +1006,24 @@ static void settle(Session *s, Clerk *c, bool wait)
 				      });
 }
 
+/* The run's end, once nothing of the agent's can change it: the egress
+ * decisions, what the cgroup saw, the verdict; then the settlement goes to
+ * the clerk, whose transaction (fsync included) runs while the box is torn
+ * down and the cgroup removed. */
+static void conclude(Session *s, Clerk *c)
+{
+	egress_finish(s);
+	STEP("egress read");
+	if (!s->end_usec)
+		s->end_usec = now_usec();
+	if (s->cgroup)
+		s->have_stats = cgroup_session_stats(s->cgroup, &s->stats) >= 0;
+	decide(s);
+	s->concluded = true;
+	STEP("verdict");
+	settle(s, c, false);
+}
+
 /* --json-status for a run that ended before it had a plan: every end writes
  * the object (DESIGN.md), even this one. */
 static int write_json_early(const char *path, const char *message)
@@ -1227,27 +1264,20 @@ int session_main(const char *profile, const ProfileOverrides *o, bool print_prof
 	}
 
 	/* 9. Watch. */
-	r = watch(&s, &sigs);
+	r = watch(&s, &clerk, &sigs);
 	if (r < 0) {
 		(void) kill_box(&s);
 		(void) waitpid(s.box.pid, NULL, 0);
 		box_process_done(&s.box);
-		fail(&s, "error", EXIT_ERROR);
+		if (!s.concluded) /* else the verdict stands, and was sent */
+			fail(&s, "error", EXIT_ERROR);
 		goto finish;
 	}
 	box_process_done(&s.box);
 
 	STEP("box ended");
-	egress_finish(&s);
-	STEP("egress read");
-
-	/* What the cgroup saw, and the verdict: the clerk can settle (its
-	 * transaction, fsync included, runs while we remove the cgroup). */
-	if (s.cgroup)
-		s.have_stats = cgroup_session_stats(s.cgroup, &s.stats) >= 0;
-	decide(&s);
-	STEP("verdict");
-	settle(&s, &clerk, false);
+	if (!s.concluded)
+		conclude(&s, &clerk);
 	/* Then nothing may remain: the session's egress entry, and the
 	 * cgroup (kill, wait, remove). */
 	egress_free(TAKE_PTR(s.egress));

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The pure parts of src/core/cgroup.c: mountinfo and /proc/PID/cgroup
  * parsing, cpu.max formatting, controller lists, and the statistics read
- * from fixture files shaped like cgroupfs. */
+ * from fixture files shaped like cgroupfs, and who is left in a cgroup. */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -279,6 +279,45 @@ START_TEST(stats_garbage)
 }
 END_TEST
 
+START_TEST(only_pid_left)
+{
+	_cleanup_close_ int d = fixture_dir("only");
+
+	/* As cgroupfs writes them: one pid a line. */
+	ck_assert_int_eq(put(d, "cgroup.stat", "nr_descendants 0\nnr_dying_descendants 3\n"), 0);
+	ck_assert_int_eq(put(d, "cgroup.procs", ""), 0);
+	ck_assert_int_eq(cgroup_only_at(d, 4242), 1); /* pid 1 of the box is gone too */
+	ck_assert_int_eq(put(d, "cgroup.procs", "4242\n"), 0);
+	ck_assert_int_eq(cgroup_only_at(d, 4242), 1);
+	ck_assert_int_eq(put(d, "cgroup.procs", "4242\n4250\n"), 0);
+	ck_assert_int_eq(cgroup_only_at(d, 4242), 0);
+	ck_assert_int_eq(put(d, "cgroup.procs", "4250\n4242\n"), 0);
+	ck_assert_int_eq(cgroup_only_at(d, 4242), 0);
+	ck_assert_int_eq(put(d, "cgroup.procs", "424\n"), 0);
+	ck_assert_int_eq(cgroup_only_at(d, 4242), 0); /* a prefix is another pid */
+	ck_assert_int_eq(put(d, "cgroup.procs", "42420\n"), 0);
+	ck_assert_int_eq(cgroup_only_at(d, 4242), 0);
+
+	/* A live sub-cgroup may hold processes cgroup.procs does not list;
+	 * dying ones hold none. */
+	ck_assert_int_eq(put(d, "cgroup.procs", "4242\n"), 0);
+	ck_assert_int_eq(put(d, "cgroup.stat", "nr_descendants 1\nnr_dying_descendants 0\n"), 0);
+	ck_assert_int_eq(cgroup_only_at(d, 4242), 0);
+
+	/* What cannot be read is not "only pid 1": the caller waits. */
+	ck_assert_int_eq(put(d, "cgroup.stat", "nr_descendants 0\n"), 0);
+	ck_assert_int_eq(put(d, "cgroup.procs", "4242\nsome\n"), 0);
+	ck_assert_int_eq(cgroup_only_at(d, 4242), -EBADMSG);
+	ck_assert_int_eq(put(d, "cgroup.procs", "4242x\n"), 0);
+	ck_assert_int_eq(cgroup_only_at(d, 4242), -EBADMSG);
+	ck_assert_int_eq(put(d, "cgroup.stat", "nr_dying_descendants 0\n"), 0);
+	ck_assert_int_eq(cgroup_only_at(d, 4242), -ENOENT);
+	ck_assert_int_eq(unlinkat(d, "cgroup.stat", 0), 0);
+	ck_assert_int_eq(cgroup_only_at(d, 4242), -ENOENT);
+	ck_assert_int_eq(cgroup_session_only(NULL, 1), -EINVAL);
+}
+END_TEST
+
 START_TEST(create_rejects_bad_names)
 {
 	static const char *const bad_tenants[] = {"",		"/acme", "acme/",  "a//b", ".hidden", "cgroup.procs",
@@ -336,6 +375,7 @@ int main(void)
 	tcase_add_test(tc, stats_hybrid);
 	tcase_add_test(tc, stats_old_kernel);
 	tcase_add_test(tc, stats_garbage);
+	tcase_add_test(tc, only_pid_left);
 	tcase_add_test(tc, create_rejects_bad_names);
 	tcase_add_test(tc, root_override_outside_cgroup2);
 	suite_add_tcase(s, tc);

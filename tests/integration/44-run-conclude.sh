@@ -1,0 +1,92 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# When kdc-run concludes a run (kdc-run(1) "Admission and settlement"): as
+# soon as the agent has ended and nothing but the box's pid 1 is left in the
+# session cgroup, the verdict is taken and the settlement sent, and the clerk
+# commits it while pid 1's exit tears the box down. While any other process
+# is in the cgroup, the run is concluded only after the box is gone; without
+# a session cgroup (nobody on a host without delegation) always then. Either
+# way kdc-run exits only once the box is gone, its cgroup removed and the
+# settlement on disk.
+#
+# Which way a run went shows in -vv: "verdict" before or after "box ended".
+. "$top_srcdir/tests/lib/libtest.sh"
+require_root
+
+MNT=$("$top_builddir/tests/vm/cg-run" --find-mount 2>/dev/null)
+[ -n "$MNT" ] || skip_all "no cgroup2 mount on this host"
+tenant="kdc-t$$-conclude"
+add_cleanup "rmdir '$MNT/kdc.slice/$tenant/'* '$MNT/kdc.slice/$tenant' 2>/dev/null"
+export KDC_LEDGER_LINGER=10s
+add_cleanup 'pkill -f "^kdc-run: ledger clerk for $KDC_DB" 2>/dev/null; pkill -f "^kdc-run: ledger clerk for $TESTDIR/nobody-state/" 2>/dev/null'
+
+# order FILE: "early" when the verdict came before the box ended, "late"
+# after, "?" when either step is missing.
+order() {
+	awk '/ ms  verdict$/ { v = NR } / ms  box ended$/ { b = NR }
+	     END { print (!v || !b) ? "?" : (v < b ? "early" : "late") }' "$1"
+}
+flat() { "$top_builddir/tests/vm/json-flat" "$1"; }
+kv() { flat "$1" | sed -n "s/^$2=//p"; }
+sessions() { "$KDC_LEDGER" sessions 2>&1; }
+
+# 1. An agent that leaves nothing behind: concluded while pid 1 leaves.
+WHO=root
+work=$(make_workdir)
+"$KDC_RUN" -vv --profile default --tenant "$tenant" --workdir "$work" --json-status "$work/a.json" \
+	-- /bin/sh -c 'exit 3' 2>"$work/a.err"
+is "$?" 3 "root, nothing left behind: the agent's status"
+is "$(order "$work/a.err")" early "... the run is concluded before the box is gone"
+is "$(kv "$work/a.json" reason)" exited "... reason exited"
+like "$(kv "$work/a.json" cpu_seconds)" '^[0-9.e-]+$' "... with the session cgroup's CPU time"
+id=$(kv "$work/a.json" session)
+like "$id" '^[0-9a-f]{32}$' "... session $id"
+like "$(sessions)" "$id .*exited +3" "... settled in the ledger"
+ok "... its session cgroup is removed" test ! -e "$MNT/kdc.slice/$tenant/$id"
+
+# 2. A process the agent did not start, put into the session cgroup from
+#    outside while the agent runs (root can: the host's cgroup tree is
+#    root's): the run waits for the box to be gone, and the process is killed
+#    with the cgroup.
+"$KDC_RUN" -vv --profile default --tenant "$tenant" --workdir "$work" --json-status "$work/b.json" \
+	-- /bin/sh -c 'while [ ! -e /work/go ]; do sleep 0.05; done; exit 4' 2>"$work/b.err" &
+run=$!
+cg=""
+for _ in $(seq 100); do
+	cg=$(ls -d "$MNT/kdc.slice/$tenant"/*/ 2>/dev/null | head -n 1)
+	[ -n "$cg" ] && grep -q . "$cg/cgroup.procs" 2>/dev/null && break
+	sleep 0.05
+done
+sleep 300 &
+stranger=$!
+add_cleanup "kill $stranger 2>/dev/null"
+ok "a process of ours joins the session cgroup" sh -c "echo $stranger >'${cg}cgroup.procs'"
+touch "$work/go"
+wait "$run"
+is "$?" 4 "root, another process left: the agent's status"
+is "$(order "$work/b.err")" late "... the run is concluded once the box is gone"
+is "$(kv "$work/b.json" reason)" exited "... reason exited"
+wait "$stranger" 2>/dev/null
+is "$?" 137 "... the other process was killed (SIGKILL) with the cgroup"
+id=$(kv "$work/b.json" session)
+like "$id" '^[0-9a-f]{32}$' "... session $id"
+like "$(sessions)" "$id .*exited +4" "... settled in the ledger"
+ok "... its session cgroup is removed" test ! -e "$MNT/kdc.slice/$tenant/$id"
+
+# 3. Without a session cgroup nothing says who is left: nobody's runs on a
+#    host that delegates none are concluded after pid 1 is reaped.
+WHO=nobody
+nwork=$(make_workdir)
+as_nobody "$KDC_RUN" -vv --profile default --workdir "$nwork" --json-status "$nwork/c.json" \
+	-- /bin/sh -c 'exit 5' 2>"$nwork/c.err"
+is "$?" 5 "nobody: the agent's status"
+if [[ $(kv "$nwork/c.json" degraded) == *cgroup* ]]; then
+	is "$(order "$nwork/c.err")" late "nobody, no session cgroup: the run is concluded once the box is gone"
+else
+	is "$(order "$nwork/c.err")" early "nobody, in a delegated session cgroup: concluded before the box is gone"
+fi
+id=$(kv "$nwork/c.json" session)
+like "$id" '^[0-9a-f]{32}$' "... session $id"
+like "$(as_nobody "$KDC_LEDGER" sessions 2>&1)" "$id .*exited +5" "... settled in nobody's ledger"
+
+done_testing
