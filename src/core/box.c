@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <grp.h>
+#include <linux/magic.h>
 #include <linux/close_range.h>
 #include <linux/sched.h>
 #include <poll.h>
@@ -16,6 +18,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/statfs.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -83,6 +86,61 @@ static void send_msg(int fd, int kind, int error, int status, int pid, const cha
 	BoxMsg m = {.kind = kind, .error = error, .status = status, .pid = pid};
 	if (msg)
 		snprintf(m.msg, sizeof(m.msg), "%s", msg);
+	(void) send(fd, &m, sizeof(m), MSG_NOSIGNAL);
+}
+
+static uint64_t timeval_usec(const struct timeval *tv)
+{
+	return (uint64_t) tv->tv_sec * 1000000 + (uint64_t) tv->tv_usec;
+}
+
+/* Whether pid 1 is the only process left in the box. The box's own procfs
+ * lists every process of its pid namespace, dying and zombie ones included;
+ * /proc/self naming pid 1 proves that /proc is that procfs (a profile may
+ * mask /proc). What cannot be read is "not alone". */
+static bool alone_in_box(void)
+{
+	char self[16];
+	struct statfs sfs;
+	struct dirent *e;
+	ssize_t n;
+	DIR *d;
+	bool alone = true;
+
+	n = readlink("/proc/self", self, sizeof(self) - 1);
+	if (n != 1 || self[0] != '1' || statfs("/proc", &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC)
+		return false;
+	d = opendir("/proc");
+	if (!d)
+		return false;
+	errno = 0;
+	while (alone && (e = readdir(d)))
+		if (e->d_name[0] >= '1' && e->d_name[0] <= '9' && !streq(e->d_name, "1"))
+			alone = false;
+	if (errno)
+		alone = false;
+	closedir(d);
+	return alone;
+}
+
+/* The agent has ended. With report_alone (a box without a session cgroup),
+ * pid 1 first reaps what else has ended, then says whether it is alone and
+ * what everything it reaped used: the parent can conclude the run while
+ * pid 1's exit tears the box down. */
+static void send_status(int fd, int status, pid_t agent, bool report_alone)
+{
+	BoxMsg m = {.kind = BOX_MSG_STATUS, .status = status, .pid = agent};
+	struct rusage ru;
+
+	if (report_alone) {
+		while (waitpid(-1, NULL, WNOHANG | __WALL) > 0)
+			;
+		if (alone_in_box() && getrusage(RUSAGE_CHILDREN, &ru) == 0) {
+			m.alone = 1;
+			m.utime_usec = timeval_usec(&ru.ru_utime);
+			m.stime_usec = timeval_usec(&ru.ru_stime);
+		}
+	}
 	(void) send(fd, &m, sizeof(m), MSG_NOSIGNAL);
 }
 
@@ -300,7 +358,7 @@ static _noreturn_ void run_pid1(const BoxConfig *c, int msg_fd)
 		while ((p = waitpid(-1, &status, WNOHANG | __WALL)) > 0) {
 			if (p != agent)
 				continue; /* an orphan we adopted: reaped, nothing else */
-			send_msg(msg_fd, BOX_MSG_STATUS, 0, status, agent, NULL);
+			send_status(msg_fd, status, agent, c->report_alone);
 			if (WIFEXITED(status))
 				_exit(WEXITSTATUS(status));
 			_exit(128 + WTERMSIG(status));

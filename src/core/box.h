@@ -34,7 +34,13 @@ typedef struct BoxMsg {
 	int32_t error;
 	int32_t status;
 	int32_t pid;
-	char msg[480];
+	/* BOX_MSG_STATUS with BoxConfig.report_alone: alone is 1 when no process
+	 * but pid 1 is left in the box, and then the times are the user and
+	 * system CPU of everything pid 1 has reaped (the agent included). */
+	int32_t alone;
+	int32_t unused;
+	uint64_t utime_usec, stime_usec;
+	char msg[480]; /* as BoxError's */
 } BoxMsg;
 
 typedef struct BoxConfig {
@@ -51,6 +57,7 @@ typedef struct BoxConfig {
 	bool seccomp_listener; /* seccomp_install returns a listener fd to pass to the parent */
 	bool wait_for_go;      /* pid 1 starts the agent only on BOX_MSG_GO (box_go()) */
 	int cgroup_fd;	       /* -EBADF: no session cgroup */
+	bool report_alone;     /* pid 1 says with the agent's status whether it is alone (BoxMsg) */
 	sigset_t agent_mask;   /* the signal mask the agent starts with */
 	uid_t uid;	       /* the caller's ids, mapped to themselves */
 	gid_t gid;

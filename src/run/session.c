@@ -87,6 +87,7 @@ typedef struct Session {
 	bool timed_out;
 	bool have_agent_status;
 	int agent_status; /* wait status of the agent */
+	bool box_alone;	  /* pid 1 said it was alone, with the CPU time (rusage) */
 	int pid1_status;  /* wait status of pid 1 */
 	struct rusage rusage;
 	int notify_fd;	  /* seccomp violations (kill mode), -EBADF if none */
@@ -104,6 +105,12 @@ typedef struct Session {
 	int exit_status;
 	int signal;
 } Session;
+
+static struct timeval usec_timeval(uint64_t usec)
+{
+	return (struct timeval){.tv_sec = (time_t) (usec / USEC_PER_SEC),
+				.tv_usec = (suseconds_t) (usec % USEC_PER_SEC)};
+}
 
 static uint64_t now_usec(void)
 {
@@ -572,6 +579,11 @@ static void handle_msg(Session *s, const BoxMsg *m, int fd)
 	case BOX_MSG_STATUS:
 		s->have_agent_status = true;
 		s->agent_status = m->status;
+		if (m->alone) {
+			s->box_alone = true;
+			s->rusage.ru_utime = usec_timeval(m->utime_usec);
+			s->rusage.ru_stime = usec_timeval(m->stime_usec);
+		}
 		break;
 	default:
 		break;
@@ -634,15 +646,19 @@ static int kill_box(Session *s)
 
 /* Whether the run can be concluded while pid 1 is still leaving: the agent
  * has ended and no process but pid 1 — our own code, which sends the
- * agent's status and exits — is left in the session cgroup, so no process
- * of the agent's can use more CPU, memory or network. pid 1's exit then
- * tears the box's namespaces down (its mounts, an RCU grace period), and
- * the clerk settles meanwhile. Without a session cgroup nothing says who
- * is left, and the CPU figure is pid 1's rusage: the run is concluded
- * once pid 1 is reaped. */
+ * agent's status and exits — is left, so nothing of the agent's can use
+ * more CPU, memory or network. With a session cgroup, its cgroup.procs
+ * says so; without one, pid 1 did, from the box's /proc, with the CPU time
+ * of all it reaped. pid 1's exit then tears the box's namespaces down (its
+ * mounts, an RCU grace period), and the clerk settles meanwhile.
+ * Otherwise the run is concluded once pid 1 is reaped. */
 static bool agent_done(Session *s)
 {
-	return s->have_agent_status && !s->concluded && s->cgroup && cgroup_session_only(s->cgroup, s->box.pid) > 0;
+	if (!s->have_agent_status || s->concluded)
+		return false;
+	if (s->cgroup)
+		return cgroup_session_only(s->cgroup, s->box.pid) > 0;
+	return s->box_alone;
 }
 
 /* Step 9: one poll loop until pid 1 of the box is gone; the run is
@@ -729,12 +745,15 @@ static int watch(Session *s, Clerk *c, const sigset_t *sigs)
 			tfd = safe_close(tfd);
 		}
 		if (pfd[0].revents) {
+			struct rusage ru;
 			int status;
-			if (wait4(s->box.pid, &status, 0, &s->rusage) < 0)
+			if (wait4(s->box.pid, &status, 0, &ru) < 0)
 				return log_error_errno(negative_errno(), "cannot wait for the box: %m");
 			s->pid1_status = status;
-			if (!s->concluded)
+			if (!s->concluded) { /* else the figures were taken at the agent's end */
+				s->rusage = ru;
 				s->end_usec = now_usec();
+			}
 			drain_msgs(s);
 			s->notify_fd = safe_close(s->notify_fd);
 			return 0;
@@ -1217,6 +1236,7 @@ int session_main(const char *profile, const ProfileOverrides *o, bool print_prof
 		goto finish;
 	}
 	c.cgroup_fd = s.cgroup ? cgroup_session_fd(s.cgroup) : -EBADF;
+	c.report_alone = !s.cgroup;
 
 	STEP("cgroup");
 	c.landlock_apply = landlock_hook;
