@@ -34,9 +34,10 @@ typedef struct BoxMsg {
 	int32_t error;
 	int32_t status;
 	int32_t pid;
-	/* BOX_MSG_STATUS with BoxConfig.report_alone: alone is 1 when no process
-	 * but pid 1 is left in the box, and then the times are the user and
-	 * system CPU of everything pid 1 has reaped (the agent included). */
+	/* BOX_MSG_STATUS with BoxConfig.report_alone: alone is 1 when pid 1 has
+	 * no child left, so no other process is in the box, and then the times
+	 * are the user and system CPU of everything pid 1 has reaped (the agent
+	 * included). */
 	int32_t alone;
 	int32_t unused;
 	uint64_t utime_usec, stime_usec;

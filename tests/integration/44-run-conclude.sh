@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # When kdc-run concludes a run (kdc-run(1) "Admission and settlement"): as
 # soon as the agent has ended and nothing but the box's pid 1 is left in the
-# session cgroup (without one: in the box, as pid 1 sees it in /proc), the
+# session cgroup (without one: in the box, pid 1 having no child left), the
 # verdict is taken and the settlement sent, and the clerk commits it while
 # pid 1's exit tears the box down. While any other process is there, the
 # run is concluded only after the box is gone. Either way kdc-run exits only
@@ -73,7 +73,7 @@ like "$(sessions)" "$id .*exited +4" "... settled in the ledger"
 ok "... its session cgroup is removed" test ! -e "$MNT/kdc.slice/$tenant/$id"
 
 # 3. Without a session cgroup (nobody, on a host that delegates none), pid 1
-#    says whether it is alone in the box, from the box's /proc, and what
+#    says whether it is alone in the box (it has no child left), and what
 #    CPU time everything it reaped used: an agent that leaves nothing is
 #    concluded before the box is gone, with its CPU time counted.
 WHO=nobody
@@ -88,6 +88,19 @@ ok "... with the agent's CPU time ($cpu s of a busy loop)" awk -v c="$cpu" 'BEGI
 id=$(kv "$nwork/c.json" session)
 like "$id" '^[0-9a-f]{32}$' "... session $id"
 like "$(as_nobody "$KDC_LEDGER" sessions 2>&1)" "$id .*exited +5" "... settled in nobody's ledger"
+
+# The check is wait4(2) alone, which pid 1 needs anyway: a profile that
+# kills on any call it denies (here the calls a look at /proc would make,
+# as an earlier version of the check did)
+# does not mistake pid 1's check for a violation of the agent's.
+printf '[profile]\nversion = 1\ninclude = default\n[seccomp]\non_violation = kill\ndeny = %s\n' \
+	'readlink readlinkat statfs fstatfs getdents64 getrusage' >"$nwork/kill.ini"
+chmod 0644 "$nwork/kill.ini"
+as_nobody "$KDC_RUN" -vv --profile "$nwork/kill.ini" --workdir "$nwork" --json-status "$nwork/k.json" \
+	-- /bin/sh -c 'exit 7' 2>"$nwork/k.err"
+is "$?" 7 "nobody, a policy that kills on more denied calls: the agent's status"
+is "$(kv "$nwork/k.json" reason)" exited "... reason exited, no violation"
+is "$(order "$nwork/k.err")" early "... concluded before the box is gone"
 
 # 4. An agent that leaves a process running (pid 1 sees it in /proc): the
 #    run waits for the box to be gone, and nothing survives it.
