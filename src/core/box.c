@@ -292,6 +292,7 @@ static pid_t spawn_agent(const BoxConfig *c)
 static _noreturn_ void run_pid1(const BoxConfig *c, int msg_fd)
 {
 	_cleanup_close_ int sfd = -EBADF;
+	Reaped reaped = {0};
 	sigset_t mask;
 	pid_t agent;
 	ssize_t n;
@@ -330,7 +331,6 @@ static _noreturn_ void run_pid1(const BoxConfig *c, int msg_fd)
 	}
 	send_msg(msg_fd, BOX_MSG_STARTED, 0, 0, agent, NULL);
 
-	Reaped reaped = {0};
 	for (;;) {
 		struct signalfd_siginfo si;
 		int status;

@@ -17,8 +17,8 @@
  * All functions return >= 0 or -errno and never log. */
 
 #include <stdbool.h>
-#include <sys/types.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "core/plan.h"
 

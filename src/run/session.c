@@ -649,8 +649,8 @@ static int kill_box(Session *s)
  * agent's status and exits — is left, so nothing of the agent's can use
  * more CPU, memory or network. With a session cgroup, its cgroup.procs
  * says so; without one, pid 1 did (it had no child left), with the CPU
- * time of all it reaped. pid 1's exit then tears the box's namespaces down (its
- * mounts, an RCU grace period), and the clerk settles meanwhile.
+ * time of all it reaped. pid 1's exit then tears the box's namespaces
+ * down (its mounts, an RCU grace period), and the clerk settles meanwhile.
  * Otherwise the run is concluded once pid 1 is reaped. */
 static bool agent_done(Session *s)
 {
