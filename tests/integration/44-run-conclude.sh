@@ -90,9 +90,9 @@ like "$id" '^[0-9a-f]{32}$' "... session $id"
 like "$(as_nobody "$KDC_LEDGER" sessions 2>&1)" "$id .*exited +5" "... settled in nobody's ledger"
 
 # The check is wait4(2) alone, which pid 1 needs anyway: a profile that
-# kills on any call it denies (here the calls a look at /proc would make,
-# as an earlier version of the check did)
-# does not mistake pid 1's check for a violation of the agent's.
+# kills on any call it denies (here the calls a look at /proc would make, as
+# an earlier version of the check did) does not take pid 1's check for a
+# violation of the agent's.
 printf '[profile]\nversion = 1\ninclude = default\n[seccomp]\non_violation = kill\ndeny = %s\n' \
 	'readlink readlinkat statfs fstatfs getdents64 getrusage' >"$nwork/kill.ini"
 chmod 0644 "$nwork/kill.ini"
@@ -102,7 +102,7 @@ is "$?" 7 "nobody, a policy that kills on more denied calls: the agent's status"
 is "$(kv "$nwork/k.json" reason)" exited "... reason exited, no violation"
 is "$(order "$nwork/k.err")" early "... concluded before the box is gone"
 
-# 4. An agent that leaves a process running (pid 1 sees it in /proc): the
+# 4. An agent that leaves a process running (pid 1 still has a child): the
 #    run waits for the box to be gone, and nothing survives it.
 as_nobody "$KDC_RUN" -vv --profile default --workdir "$nwork" --json-status "$nwork/d.json" \
 	-- /bin/sh -c 'sleep 1044 & exit 6' 2>"$nwork/d.err"
